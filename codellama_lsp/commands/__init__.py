@@ -1,0 +1,1 @@
+"""The `codellama` subcommands, one module each, each with `register(subparsers)`."""

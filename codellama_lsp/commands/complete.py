@@ -1,0 +1,52 @@
+"""`codellama complete FILE:LINE[:COL]`: print the text Code Llama would insert at the cursor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from codellama_lsp.commands.model_args import (add_model_args, engine_from_args,
+                                               non_negative_float, positive_int)
+from codellama_lsp.completion import CompletionOptions, complete
+from codellama_lsp.source import cursor_offset, parse_location, read_source
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("complete", help="complete the code at FILE:LINE[:COL]",
+                                 description="Print the text to insert at the cursor. LINE and "
+                                 "COL are 1-based; without COL the cursor is at the line's end.")
+    parser.add_argument("location", metavar="FILE:LINE[:COL]")
+    add_model_args(parser)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
+    parser.add_argument("--temperature", type=non_negative_float, default=0.0,
+                        help="0 (default) is greedy")
+    parser.add_argument("--top-p", type=float, default=0.95)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--spm", action="store_true",
+                        help="suffix-prefix-middle order (default prefix-suffix-middle)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the completion with token counts and timings")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    location = parse_location(args.location)
+    source = read_source(location.path)
+    offset = cursor_offset(source.text, location.line, location.column)
+    engine = engine_from_args(args)
+    options = CompletionOptions(max_new_tokens=args.max_new_tokens,
+                                temperature=args.temperature, top_p=args.top_p,
+                                spm=args.spm, seed=args.seed)
+    result = complete(engine, source.text[:offset], source.text[offset:], options,
+                      newline=source.newline)
+    if args.json:
+        report = {"completion": result.text, "format": result.prompt.format.value,
+                  "model": args.model, **result.result.as_dict()}
+        report.pop("text")
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        sys.stdout.write(result.text)
+        if sys.stdout.isatty():
+            sys.stdout.write("\n")
+    return 0

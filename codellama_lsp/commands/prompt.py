@@ -1,0 +1,50 @@
+"""`codellama prompt FILE:LINE[:COL] --tokenizer PATH`: the exact prompt the model would get."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.context import prompt_for_cursor
+from codellama_lsp.errors import UserError
+from codellama_lsp.source import cursor_offset, parse_location, read_source
+from fim.local import DEFAULT_CONTEXT_WINDOW
+from fim.prompt import choose_format
+from fim.tokenizer import load_tokenizer
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("prompt", help="print the prompt ids for FILE:LINE[:COL]",
+                                 description="Print the exact prompt (token ids and text) that "
+                                 "the model would get for a cursor. For debugging and "
+                                 "conformance tests.")
+    parser.add_argument("location", metavar="FILE:LINE[:COL]")
+    parser.add_argument("--tokenizer", required=True,
+                        help="tokenizer.model, tokenizer.json, a model directory or a hub id")
+    parser.add_argument("--spm", action="store_true", help="suffix-prefix-middle order")
+    parser.add_argument("--raw", action="store_true",
+                        help="exactly the text before and after the cursor (no extra context)")
+    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
+    parser.add_argument("--json", action="store_true", help='print {"ids": [...], "text": ...}')
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    location = parse_location(args.location)
+    source = read_source(location.path)
+    offset = cursor_offset(source.text, location.line, location.column)
+    if args.max_new_tokens >= args.context_window:
+        raise UserError("--max-new-tokens must be smaller than --context-window")
+    tokenizer = load_tokenizer(args.tokenizer)
+    fmt = choose_format(tokenizer, args.spm)
+    prompt = prompt_for_cursor(tokenizer, source.text[:offset], source.text[offset:], fmt,
+                               args.context_window, args.max_new_tokens)
+    if args.json:
+        print(json.dumps({"ids": prompt.ids, "text": prompt.text, "format": fmt.value},
+                         ensure_ascii=False))
+    else:
+        print(prompt.text)
+        print(" ".join(map(str, prompt.ids)))
+    return 0

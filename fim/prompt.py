@@ -1,0 +1,57 @@
+"""Code Llama prompt token ids: PSM, SPM (Meta's `infilling_prompt_tokens`) and left to right."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from fim.tokenizer import Tokenizer, TokenizerError
+
+
+class FimFormat(str, enum.Enum):
+    PSM = "psm"  # <PRE> prefix <SUF>suffix <MID>
+    SPM = "spm"  # <PRE> <SUF>suffix <MID> prefix: typing at the cursor changes only the tail
+    L2R = "l2r"  # prefix only, for models without FIM pieces
+
+
+@dataclass(frozen=True)
+class Prompt:
+    ids: list[int]
+    text: str  # a readable rendering, for logs and `codellama prompt`
+    format: FimFormat
+
+
+def to_lf(text: str) -> str:
+    """Line ends as the model was trained on them: CRLF and lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def choose_format(tokenizer: Tokenizer, spm: bool = False) -> FimFormat:
+    """The format a request gets: L2R without FIM pieces; asking for SPM there is an error."""
+    if not tokenizer.has_fim:
+        if spm:
+            raise TokenizerError(f"{tokenizer.source}: tokenizer has no FIM pieces "
+                                 "(e.g. Code Llama 34B/70B or Python); --spm needs them")
+        return FimFormat.L2R
+    return FimFormat.SPM if spm else FimFormat.PSM
+
+
+def build_prompt(tokenizer: Tokenizer, prefix: str, suffix: str, fmt: FimFormat) -> Prompt:
+    """Prompt ids for `prefix`/`suffix` (already LF-normalised) in format `fmt`."""
+    if fmt is FimFormat.L2R:
+        return Prompt([tokenizer.bos_id] + tokenizer.encode(prefix), "<s>" + prefix, fmt)
+    fim = tokenizer.fim
+    if fim is None:
+        raise TokenizerError(f"{tokenizer.source}: tokenizer has no FIM pieces")
+    if fmt is FimFormat.PSM:
+        ids = ([tokenizer.bos_id, fim.prefix] + tokenizer.encode(prefix) + [fim.suffix]
+               + tokenizer.encode_infilling(suffix) + [fim.middle])
+        return Prompt(ids, f"<s><PRE> {prefix} <SUF>{suffix} <MID>", fmt)
+    ids = ([tokenizer.bos_id, fim.prefix, fim.suffix] + tokenizer.encode_infilling(suffix)
+           + [fim.middle] + tokenizer.encode(prefix))
+    return Prompt(ids, f"<s><PRE> <SUF>{suffix} <MID> {prefix}", fmt)
+
+
+def overhead_tokens(fmt: FimFormat) -> int:
+    """Ids a prompt of format `fmt` holds beside the encoded prefix and suffix."""
+    return 1 if fmt is FimFormat.L2R else 4
