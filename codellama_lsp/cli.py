@@ -1,34 +1,46 @@
-"""`codellama`: the command line. Each subcommand lives in `codellama_lsp.commands`."""
+"""`codellama`: the command line. Each subcommand is a module of `codellama_lsp.commands`
+with a `register(subparsers)` function; they are found by name, so adding one is adding a file."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
+import pkgutil
 import sys
+from types import ModuleType
 
-from codellama_lsp.commands import complete, make_tiny_model, prompt
+from codellama_lsp import commands
 from codellama_lsp.errors import UserError
 from fim.engine import EngineError
 from fim.tokenizer import TokenizerError
 
-COMMANDS = [complete, prompt, make_tiny_model]
 
-
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Usage errors in one line and exit code 2, like every other bad input."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def command_modules(package: ModuleType) -> list[ModuleType]:
+    """The modules of `package` that define `register`, in name order."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(module, "register"):
+            found.append(module)
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="codellama", description="Code Llama completions and edits, "
-                     "in editors (LSP) and on the command line.")
+    parser = Parser(prog="codellama", description="Code Llama completions and edits, "
+                    "in editors (LSP) and on the command line.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in COMMANDS:
-        command.register(commands)
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in command_modules(commands):
+        module.register(subparsers)
     return parser
 
 

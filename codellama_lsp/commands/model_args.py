@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 
 from fim.engine import Engine
-from fim.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions, LocalEngine
+from fim.engines import open_engine
+from fim.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
+    group.add_argument("--engine", default="local",
+                       help="'local' (default: the model in this process) or a server URL")
     group.add_argument("--model", default=DEFAULT_MODEL,
                        help=f"hub id or local model directory (default {DEFAULT_MODEL})")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -30,7 +33,7 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
-    return LocalEngine.load(load_options(args))
+    return open_engine(args.engine, load_options(args))
 
 
 def positive_int(value: str) -> int:

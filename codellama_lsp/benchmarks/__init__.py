@@ -1,0 +1,1 @@
+"""`codellama bench KIND`: one module per benchmark, each with `register(subparsers)`."""
