@@ -1,0 +1,316 @@
+"""The language server: pygls wiring only, protocol in and protocol out.
+
+The handlers translate LSP messages into calls on the modules that hold the logic: documents
+(text sync), positions (encodings), settings, model_loading, scheduler (cancellation, one
+generation per document), suggestion_cache, suggestions (the model), item_range, stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from codellama_lsp.documents import Change, Document, DocumentStore, UnknownDocument
+from codellama_lsp.item_range import replaced_length, rest_of_line
+from codellama_lsp.lsp_protocol import CodeLlamaProtocol
+from codellama_lsp.model_loading import ModelLoader
+from codellama_lsp.positions import Encoding, PositionError
+from codellama_lsp.scheduler import Scheduler
+from codellama_lsp.settings import SECTION, Settings, update_settings
+from codellama_lsp.stats import Stats
+from codellama_lsp.suggestion_cache import SuggestionCache
+from codellama_lsp.suggestions import cache_key, suggest
+from fim.engines import open_engine
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+ACCEPT_COMMAND = "codellama.accept"
+STATS_METHOD = "codellama/stats"
+DOCUMENT_METHOD = "codellama/documentText"
+PROGRESS_CREATE_TIMEOUT_S = 5.0
+
+
+class CodeLlamaServer(LanguageServer):
+    def __init__(self, defaults: Settings) -> None:
+        super().__init__("codellama-lsp", VERSION, protocol_cls=CodeLlamaProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.settings = defaults
+        self.encoding = Encoding.UTF16
+        self.documents = DocumentStore()
+        self.scheduler = Scheduler()
+        self.cache = SuggestionCache()
+        self.stats = Stats()
+        self.loader = ModelLoader()
+        self._progress_tokens = itertools.count(1)
+        self.loop: asyncio.AbstractEventLoop | None = None  # known once the client is there
+
+    def show(self, kind: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
+    server = CodeLlamaServer(defaults or Settings())
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.SHUTDOWN)(shutdown)
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION,
+                   types.InlineCompletionOptions())(inline_completion)
+    server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())(completion)
+    server.feature(STATS_METHOD)(stats)
+    server.feature(DOCUMENT_METHOD)(document_text)
+    server.command(ACCEPT_COMMAND)(accept)
+    return server
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    ls.encoding = Encoding(ls.workspace.position_encoding or Encoding.UTF16.value)
+    apply_settings(ls, params.initialization_options)
+
+
+def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
+    start_loading(ls)
+
+
+def shutdown(ls: CodeLlamaServer, params: None) -> None:
+    ls.scheduler.shutdown()
+
+
+# -- documents ---------------------------------------------------------------------------------
+
+def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    ls.documents.open(item.uri, item.language_id, item.version, item.text)
+
+
+def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
+    changes = [_change(c) for c in params.content_changes]
+    try:
+        ls.documents.change(params.text_document.uri, params.text_document.version, changes,
+                            ls.encoding)
+    except UnknownDocument as exc:
+        log.warning("didChange ignored: %s", exc)
+
+
+def _change(change: types.TextDocumentContentChangeEvent) -> Change:
+    if isinstance(change, types.TextDocumentContentChangePartial):
+        start, end = change.range.start, change.range.end
+        return Change(change.text, (start.line, start.character), (end.line, end.character))
+    return Change(change.text)
+
+
+def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.documents.close(params.text_document.uri)
+    ls.scheduler.forget(params.text_document.uri)
+
+
+# -- settings and the model --------------------------------------------------------------------
+
+async def did_change_configuration(ls: CodeLlamaServer,
+                                   params: types.DidChangeWorkspaceConfigurationParams) -> None:
+    raw = params.settings
+    if not raw and _client_has(ls, "workspace.configuration"):
+        # The client sends no values, only the news: ask for our section.
+        items = [types.ConfigurationItem(section=SECTION)]
+        raw = (await ls.workspace_configuration_async(types.ConfigurationParams(items)))[0]
+    apply_settings(ls, raw, reload=True)
+
+
+def apply_settings(ls: CodeLlamaServer, raw: Any, reload: bool = False) -> None:
+    update = update_settings(ls.settings, raw)
+    for error in update.errors:
+        log.warning("%s", error)
+        ls.show(types.MessageType.Warning, f"codellama: {error}")
+    before, ls.settings = ls.settings, update.settings
+    if reload and (before.engine, before.load_options()) != (ls.settings.engine,
+                                                             ls.settings.load_options()):
+        start_loading(ls)
+
+
+def start_loading(ls: CodeLlamaServer) -> None:
+    settings = ls.settings
+    log.info("loading %s (engine %s)", settings.model, settings.engine)
+    outcome = ls.loader.start(settings.model,
+                              lambda: open_engine(settings.engine, settings.load_options()))
+    asyncio.ensure_future(_report_loading(ls, asyncio.wrap_future(outcome)))
+
+
+async def _report_loading(ls: CodeLlamaServer, outcome: asyncio.Future) -> None:
+    """$/progress while the model loads (where the client shows progress); one
+    window/showMessage if loading fails."""
+    token = f"codellama-load-{next(ls._progress_tokens)}"
+    progress = _client_has(ls, "window.work_done_progress")
+    if progress:
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(token),
+                                   PROGRESS_CREATE_TIMEOUT_S)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                title="Code Llama", message=f"loading {ls.loader.description}"))
+        except Exception as exc:  # noqa: BLE001 - progress is a courtesy, loading goes on
+            log.info("no progress reporting: %s", exc)
+            progress = False
+    result = await outcome
+    if result.error is None:
+        message = f"loaded {result.description} in {result.seconds:.1f}s"
+        log.info("%s", message)
+    else:
+        message = f"cannot load model {result.description}: {result.error}"
+        log.error("%s", message)
+        ls.show(types.MessageType.Error, f"codellama: {message}. Completions are off until "
+                "the settings name a model that loads.")
+    if progress:
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+
+def _client_has(ls: CodeLlamaServer, path: str) -> bool:
+    value: Any = ls.client_capabilities
+    for name in path.split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return False
+    return bool(value)
+
+
+# -- completions -------------------------------------------------------------------------------
+
+async def inline_completion(ls: CodeLlamaServer, params: types.InlineCompletionParams
+                            ) -> types.InlineCompletionList:
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    found = await _suggestions(ls, params.text_document.uri, params.position, invoked)
+    if found is None:
+        return types.InlineCompletionList(items=[])
+    document, offset, texts = found
+    ids = ls.stats.shown_items(len(texts))
+    items = [types.InlineCompletionItem(
+        insert_text=text, range=_replaced_range(ls, document, offset, text),
+        command=types.Command(title="Accept", command=ACCEPT_COMMAND, arguments=[item_id]))
+        for text, item_id in zip(texts, ids)]
+    return types.InlineCompletionList(items=items)
+
+
+async def completion(ls: CodeLlamaServer, params: types.CompletionParams
+                     ) -> types.CompletionList:
+    """The fallback for clients without inline completion: the suggestion as a completion item."""
+    if _client_has(ls, "text_document.inline_completion"):
+        return types.CompletionList(is_incomplete=False, items=[])
+    invoked = params.context is not None and \
+        params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    found = await _suggestions(ls, params.text_document.uri, params.position, invoked)
+    if found is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    document, offset, texts = found
+    ids = ls.stats.shown_items(len(texts))
+    items = [types.CompletionItem(
+        label=_label(text), kind=types.CompletionItemKind.Text, detail="Code Llama",
+        sort_text=f"{rank:02d}", filter_text=text,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(_replaced_range(ls, document, offset, text), text),
+        command=types.Command(title="Accept", command=ACCEPT_COMMAND, arguments=[item_id]))
+        for rank, (text, item_id) in enumerate(zip(texts, ids))]
+    return types.CompletionList(is_incomplete=True, items=items)
+
+
+def _label(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else text
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
+async def _suggestions(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool
+                       ) -> tuple[Document, int, list[str]] | None:
+    """The suggestion texts at `position`, or None (no document, language off, no model,
+    superseded). Out-of-range positions are a JSON-RPC error."""
+    started = time.perf_counter()
+    ls.stats.requests += 1
+    try:
+        document = ls.documents.get(uri)
+        offset = document.index.offset(position.line, position.character, ls.encoding)
+    except UnknownDocument as exc:
+        log.info("no completion: %s", exc)
+        return None
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"{exc} in {uri}") from None
+    settings = ls.settings
+    if not settings.enabled_for(document.language_id):
+        return None
+    version, text = document.version, document.text
+    key, prefix, suffix = cache_key(settings, invoked), text[:offset], text[offset:]
+    hit = ls.cache.get(key, prefix, suffix)
+    if hit is not None:
+        ls.scheduler.cancel(uri)  # an older generation for this document is stale now
+        ls.stats.cache_hits += 1
+        ls.stats.forwarded += hit.forwarded
+        texts = hit.texts
+    else:
+        engine = await ls.loader.engine(settings.load_wait_ms / 1000)
+        if engine is None:
+            return None
+        debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
+        try:
+            result = await ls.scheduler.run(
+                uri, lambda cancel: suggest(engine, text, offset, settings, invoked, cancel),
+                debounce_s)
+        except asyncio.CancelledError:
+            ls.stats.cancelled += 1
+            raise
+        if result is None:
+            ls.stats.superseded += 1
+            return None
+        ls.stats.engine_ms.append(result.engine_s * 1000)
+        texts = result.texts
+        ls.cache.put(key, prefix, suffix, texts)
+    if ls.documents.get(uri) is not document or document.version != version:
+        return None  # the document changed meanwhile: these texts fit no longer
+    ls.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+    return document, offset, texts
+
+
+def _replaced_range(ls: CodeLlamaServer, document: Document, offset: int, text: str
+                    ) -> types.Range:
+    end = offset + replaced_length(text, rest_of_line(document.text, offset))
+    return types.Range(_position(ls, document, offset), _position(ls, document, end))
+
+
+def _position(ls: CodeLlamaServer, document: Document, offset: int) -> types.Position:
+    line, character = document.index.position(offset, ls.encoding)
+    return types.Position(line, character)
+
+
+# -- stats, acceptance, inspection ---------------------------------------------------------------
+
+def accept(ls: CodeLlamaServer, *args: Any) -> bool:
+    return ls.stats.accept(args[0] if args else None)
+
+
+def stats(ls: CodeLlamaServer, params: Any) -> dict:
+    return {**ls.stats.snapshot(),
+            "generations": ls.scheduler.started,
+            "max_running_per_document": ls.scheduler.max_running_per_document,
+            "cache_entries": len(ls.cache),
+            "model": {"name": ls.loader.description, "state": ls.loader.state.value,
+                      "error": ls.loader.error}}
+
+
+def document_text(ls: CodeLlamaServer, params: Any) -> dict:
+    """The server's copy of a document (for tests and debugging)."""
+    uri = params.get("uri") if isinstance(params, dict) else getattr(params, "uri", None)
+    if not isinstance(uri, str):
+        raise JsonRpcInvalidParams("params must be {\"uri\": string}")
+    try:
+        document = ls.documents.get(uri)
+    except UnknownDocument as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    return {"uri": uri, "version": document.version, "text": document.text}
