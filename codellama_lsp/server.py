@@ -274,7 +274,10 @@ async def _suggestions(ls: CodeLlamaServer, uri: str, position: types.Position, 
         ls.cache.put(key, prefix, suffix, texts)
     if ls.documents.get(uri) is not document or document.version != version:
         return None  # the document changed meanwhile: these texts fit no longer
-    ls.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    ls.stats.latencies_ms.append(elapsed_ms)
+    if hit is None:
+        ls.stats.overhead_ms.append(elapsed_ms - result.engine_s * 1000)
     return document, offset, texts
 
 

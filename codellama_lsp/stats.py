@@ -32,6 +32,8 @@ class Stats:
     forwarded: int = 0  # cache hits that served the rest of a suggestion being typed
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     engine_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
+    # per generated answer: the handler's time minus the engine's (prompt, threads, protocol)
+    overhead_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _open_items: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,6 +61,7 @@ class Stats:
 
     def snapshot(self) -> dict:
         latencies, engine = list(self.latencies_ms), list(self.engine_ms)
+        overhead = list(self.overhead_ms)
         return {
             "requests": self.requests, "shown": self.shown, "items": self.items,
             "accepted": self.accepted, "cancelled": self.cancelled,
@@ -68,4 +71,5 @@ class Stats:
                            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)},
             "engine_ms": {"count": len(engine), "p50": percentile(engine, 50),
                           "p95": percentile(engine, 95)},
+            "overhead_ms": {"p50": percentile(overhead, 50), "p95": percentile(overhead, 95)},
         }

@@ -1,0 +1,278 @@
+"""`codellama bench lsp`: what the language server adds to the model's own time, and how it
+behaves while someone types.
+
+1. Latency: inline completions at N cursors of a real source file, through the real server
+   process over stdio (debounce 0, automatic trigger, greedy), each timed at the client; the same
+   prompts run through an engine in this process, in the same order (so its KV cache is reused
+   the same way). Reported: p50/p95 of both and the ratio of the medians.
+2. Typing: 50 characters, one didChange and one inline completion request per keystroke, with
+   the server's debounce on and off; from the server's stats: generations started (at most one
+   per keystroke) and the most that ever ran at once for the document (at most one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from codellama_lsp.stats import percentile
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE_FILE = "textwrap.py"  # from this Python's standard library: real code, always present
+TYPED = "result = compute_total(values, scale=2) + offset_\n"  # 50 keystrokes
+
+
+def register(kinds: argparse._SubParsersAction) -> None:
+    parser = kinds.add_parser("lsp", help="latency through the language server vs the engine",
+                              description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None,
+                        help="model directory (default: a tiny random model built on the spot)")
+    parser.add_argument("--requests", type=int, default=30, help="timed completions (30)")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--keystroke-ms", type=float, default=40.0,
+                        help="time between keystrokes in the typing test (40)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("pygls").setLevel(logging.ERROR)  # the client ignores the server's logs
+    with tempfile.TemporaryDirectory(prefix="codellama-bench-") as scratch:
+        model = args.model
+        if model is None:
+            from fim.tiny import make_tiny_model
+            model = str(make_tiny_model(Path(scratch) / "tiny"))
+        figures = asyncio.run(_bench(model, args))
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        _print(figures)
+    return 0
+
+
+# -- the client side ---------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "_asdict"):
+        return {key: _plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+class Session:
+    """A pygls client driving `codellama lsp` in a subprocess."""
+
+    def __init__(self) -> None:
+        from pygls.lsp.client import LanguageClient
+
+        self.client = LanguageClient("codellama-bench", "0.1.0")
+        self.stderr_tail: list[str] = []
+
+    async def start(self, options: dict) -> None:
+        from lsprotocol import types
+
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+        await self.client.start_io(sys.executable, "-m", "codellama_lsp", "lsp", env=env)
+        self._drain = asyncio.ensure_future(self._drain_stderr())
+        await self.client.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(), initialization_options=options))
+        self.client.initialized(types.InitializedParams())
+
+    async def _drain_stderr(self) -> None:
+        stream = self.client._server.stderr
+        while line := await stream.readline():
+            self.stderr_tail = (self.stderr_tail + [line.decode(errors="replace")])[-20:]
+
+    async def stats(self) -> dict:
+        return _plain(await self.client.protocol.send_request_async("codellama/stats", {}))
+
+    async def wait_for_model(self, timeout_s: float = 300) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (state := (await self.stats())["model"])["state"] not in ("ready", "failed"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the model did not load in time")
+            await asyncio.sleep(0.05)
+        if state["state"] == "failed":
+            raise RuntimeError(f"the server could not load the model: {state['error']}")
+
+    def configure(self, settings: dict) -> None:
+        from lsprotocol import types
+
+        self.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codellama": settings}))
+
+    def open(self, uri: str, text: str) -> None:
+        from lsprotocol import types
+
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+
+    def insert(self, uri: str, version: int, line: int, character: int, text: str) -> None:
+        from lsprotocol import types
+
+        position = types.Position(line, character)
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            [types.TextDocumentContentChangePartial(range=types.Range(position, position),
+                                                    text=text)]))
+
+    async def complete(self, uri: str, line: int, character: int):
+        from lsprotocol import types
+
+        return await self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line, character)))
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        try:
+            await asyncio.wait_for(self.client._server.wait(), 10)
+        finally:
+            await self.client.stop()
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+def _document() -> str:
+    path = Path(sysconfig.get_paths()["stdlib"]) / SOURCE_FILE
+    return "\n".join(path.read_text(encoding="utf-8").splitlines()[:300]) + "\n"
+
+
+def _cursors(text: str, count: int) -> list[tuple[int, int, int]]:
+    """(line, character, offset) at the end of `count` non-blank lines spread over the text."""
+    lines = text.split("\n")
+    candidates = [i for i, line in enumerate(lines) if line.strip()][5:]
+    step = max(1, len(candidates) // count)
+    chosen = candidates[::step][:count]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    return [(i, len(lines[i]), starts[i] + len(lines[i])) for i in chosen]
+
+
+async def _bench(model: str, args: argparse.Namespace) -> dict:
+    from codellama_lsp.context import prompt_for_cursor
+    from fim.engine import GenerationRequest
+    from fim.local import LoadOptions, LocalEngine
+    from fim.prompt import choose_format
+
+    text = _document()
+    cursors = _cursors(text, args.requests + 3)  # the first 3 warm up
+    session = Session()
+    await session.start({"model": model, "maxNewTokens": args.max_new_tokens,
+                         "debounceMs": 0})
+    try:
+        await session.wait_for_model()
+        engine = LocalEngine.load(LoadOptions(model=model))
+        fmt = choose_format(engine.tokenizer, False)
+        uri = "file:///bench/latency.py"
+        session.open(uri, text)
+        server_ms, engine_ms, same = [], [], 0
+        for n, (line, character, offset) in enumerate(cursors):
+            prompt = prompt_for_cursor(engine.tokenizer, text[:offset], text[offset:], fmt,
+                                       engine.context_window, args.max_new_tokens)
+            request = GenerationRequest(prompt.ids, args.max_new_tokens)
+            # A B B A: on a shared machine, load drifts; alternate which side runs first.
+            if n % 2:
+                result = engine.generate(request)
+            started = time.perf_counter()
+            answer = await session.complete(uri, line, character)
+            elapsed = (time.perf_counter() - started) * 1000
+            if not n % 2:
+                result = engine.generate(request)
+            if n < 3:
+                continue
+            server_ms.append(elapsed)
+            engine_ms.append(result.total_s * 1000)
+            served = answer.items[0].insert_text if answer.items else ""
+            same += served == result.text or not result.text.strip()
+        latency = {
+            "requests": len(server_ms), "max_new_tokens": args.max_new_tokens,
+            "server_ms": _summary(server_ms), "engine_ms": _summary(engine_ms),
+            "ratios": _summary([a / b for a, b in zip(server_ms, engine_ms)], 3),
+            "ratio_of_medians": round(statistics.median(server_ms)
+                                      / statistics.median(engine_ms), 3),
+            "same_text_as_engine": f"{same}/{len(server_ms)}",
+        }
+        typing = {"debounce_75ms": await _typing(session, "file:///bench/typing-a.py", 75,
+                                                 args.keystroke_ms),
+                  "debounce_off": await _typing(session, "file:///bench/typing-b.py", 0,
+                                                args.keystroke_ms)}
+        final = await session.stats()
+    except BaseException:
+        sys.stderr.write("".join(session.stderr_tail))
+        raise
+    finally:
+        await session.stop()
+    return {"model": model, "latency": latency, "typing": typing,
+            "max_running_per_document": final["max_running_per_document"],
+            "server_side_overhead_ms": final["overhead_ms"]}
+
+
+async def _typing(session: Session, uri: str, debounce_ms: int, keystroke_ms: float) -> dict:
+    """Type TYPED one character at a time at the end of a function, one request per key."""
+    session.configure({"debounceMs": debounce_ms})
+    base = "def compute(values, offset):\n    \n    return result\n"
+    session.open(uri, base)
+    before = await session.stats()
+    pending = []
+    line, column = 1, 4
+    for version, char in enumerate(TYPED, start=2):
+        session.insert(uri, version, line, column, char)
+        if char == "\n":
+            line, column = line + 1, 0
+        else:
+            column += 1
+        pending.append(asyncio.ensure_future(session.complete(uri, line, column)))
+        await asyncio.sleep(keystroke_ms / 1000)
+    answers = await asyncio.gather(*pending)
+    after = await session.stats()
+    return {"keystrokes": len(TYPED), "requests": len(pending),
+            "generations_started": after["generations"] - before["generations"],
+            "superseded": after["superseded"] - before["superseded"],
+            "answered_with_items": sum(1 for a in answers if a.items),
+            "cache_hits": after["cache_hits"] - before["cache_hits"]}
+
+
+def _summary(values: list[float], digits: int = 2) -> dict:
+    return {"p50": round(percentile(values, 50), digits),
+            "p95": round(percentile(values, 95), digits)}
+
+
+def _print(figures: dict) -> None:
+    latency = figures["latency"]
+    print(f"model: {figures['model']}")
+    print(f"inline completion, {latency['requests']} requests, {latency['max_new_tokens']} new "
+          "tokens, through the stdio server vs the engine alone:")
+    print(f"  server  p50 {latency['server_ms']['p50']:8.2f} ms   "
+          f"p95 {latency['server_ms']['p95']:8.2f} ms")
+    print(f"  engine  p50 {latency['engine_ms']['p50']:8.2f} ms   "
+          f"p95 {latency['engine_ms']['p95']:8.2f} ms")
+    print(f"  ratio of medians: {latency['ratio_of_medians']:.3f} (target <= 1.10); per request "
+          f"p50 {latency['ratios']['p50']:.3f}, p95 {latency['ratios']['p95']:.3f}; same text as "
+          f"the engine: {latency['same_text_as_engine']}")
+    overhead = figures["server_side_overhead_ms"]
+    print(f"  inside the server, time beside engine.generate: p50 {overhead['p50']:.2f} ms, "
+          f"p95 {overhead['p95']:.2f} ms")
+    for name, typing in figures["typing"].items():
+        print(f"typing {typing['keystrokes']} characters, one request per keystroke "
+              f"({name}): {typing['generations_started']} generations started, "
+              f"{typing['superseded']} superseded, {typing['answered_with_items']} answered "
+              f"with items, {typing['cache_hits']} from the cache")
+    print(f"most generations running at once for one document: "
+          f"{figures['max_running_per_document']} (target <= 1)")
