@@ -61,6 +61,7 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
     server.feature(types.INITIALIZE)(initialize)
     server.feature(types.INITIALIZED)(initialized)
     server.feature(types.SHUTDOWN)(shutdown)
+    server.feature(types.EXIT)(exit_)
     server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
     server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
@@ -88,6 +89,10 @@ def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
 
 def shutdown(ls: CodeLlamaServer, params: None) -> None:
     ls.scheduler.shutdown()
+
+
+def exit_(ls: CodeLlamaServer, params: None) -> None:
+    ls.scheduler.shutdown()  # an exit without shutdown must not wait for a generation
 
 
 # -- documents ---------------------------------------------------------------------------------
@@ -255,21 +260,22 @@ async def _suggestions(ls: CodeLlamaServer, uri: str, position: types.Position, 
         ls.stats.forwarded += hit.forwarded
         texts = hit.texts
     else:
-        engine = await ls.loader.engine(settings.load_wait_ms / 1000)
-        if engine is None:
-            return None
         debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
         try:
+            engine = await ls.loader.engine(settings.load_wait_ms / 1000)
+            if engine is None:
+                return None
             result = await ls.scheduler.run(
                 uri, lambda cancel: suggest(engine, text, offset, settings, invoked, cancel),
                 debounce_s)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # $/cancelRequest
             ls.stats.cancelled += 1
             raise
         if result is None:
             ls.stats.superseded += 1
             return None
-        ls.stats.engine_ms.append(result.engine_s * 1000)
+        ls.stats.last_engine_ms = result.engine_s * 1000
+        ls.stats.engine_ms.append(ls.stats.last_engine_ms)
         texts = result.texts
         ls.cache.put(key, prefix, suffix, texts)
     if ls.documents.get(uri) is not document or document.version != version:

@@ -34,6 +34,7 @@ class Stats:
     engine_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     # per generated answer: the handler's time minus the engine's (prompt, threads, protocol)
     overhead_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
+    last_engine_ms: float | None = None  # the latest answer's time inside the engine
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _open_items: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,4 +73,5 @@ class Stats:
             "engine_ms": {"count": len(engine), "p50": percentile(engine, 50),
                           "p95": percentile(engine, 95)},
             "overhead_ms": {"p50": percentile(overhead, 50), "p95": percentile(overhead, 95)},
+            "last_engine_ms": self.last_engine_ms,
         }
