@@ -9,7 +9,8 @@ from tests.conftest import run_cli
 
 def test_bench_lsp_json(tiny_model):
     result = run_cli("bench", "lsp", "--json", "--model", str(tiny_model), "--requests", "2",
-                     "--max-new-tokens", "2", "--keystroke-ms", "5", timeout=300)
+                     "--max-new-tokens", "2", "--keystroke-ms", "5", "--lines", "40",
+                     timeout=300)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     latency = figures["latency"]

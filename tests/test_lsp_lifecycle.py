@@ -81,19 +81,6 @@ async def test_a_failed_load_is_reported_once_and_the_server_stays_up(tmp_path, 
         await client.stop()
 
 
-async def test_requests_while_loading_wait_a_bounded_time(tiny_model):
-    client, _ = await start({"model": str(tiny_model), "loadWaitMs": 0})
-    try:
-        uri = "file:///early.py"
-        open_document(client, uri, SOURCE)
-        early = await client.text_document_inline_completion_async(inline_params(uri, 1, 11))
-        if (await stats(client))["model"]["state"] == "loading":
-            assert list(early.items) == []  # answered at once, not after the load
-    finally:
-        await client.shutdown_session()
-        await client.stop()
-
-
 @pytest.mark.parametrize("encoding, column", [("utf-8", 10), ("utf-32", 7)])
 async def test_the_position_encoding_the_client_offers_is_used(encoding, column):
     client, result = await start({"engine": "http://127.0.0.1:9"},

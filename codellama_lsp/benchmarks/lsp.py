@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codellama_lsp.commands.model_args import non_negative_float, positive_int
 from codellama_lsp.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +38,14 @@ def register(kinds: argparse._SubParsersAction) -> None:
                               description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None,
                         help="model directory (default: a tiny random model built on the spot)")
-    parser.add_argument("--requests", type=int, default=30, help="timed completions (30)")
-    parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--requests", type=positive_int, default=30,
+                        help="timed completions (30)")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=32)
+    parser.add_argument("--lines", type=positive_int, default=300,
+                        help="lines of the benchmark's source file to complete in (300)")
+    parser.add_argument("--threads", type=positive_int, default=1,
                         help="CPU threads for the server's model and this process's (1)")
-    parser.add_argument("--keystroke-ms", type=float, default=40.0,
+    parser.add_argument("--keystroke-ms", type=non_negative_float, default=40.0,
                         help="time between keystrokes in the typing test (40)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
@@ -152,9 +156,9 @@ class Session:
 
 # -- the benchmark -----------------------------------------------------------------------------
 
-def _document() -> str:
+def _document(lines: int) -> str:
     path = Path(sysconfig.get_paths()["stdlib"]) / SOURCE_FILE
-    return "\n".join(path.read_text(encoding="utf-8").splitlines()[:300]) + "\n"
+    return "\n".join(path.read_text(encoding="utf-8").splitlines()[:lines]) + "\n"
 
 
 def _cursors(text: str, count: int) -> list[tuple[int, int, int]]:
@@ -180,7 +184,7 @@ async def _bench(model: str, args: argparse.Namespace) -> dict:
     # One thread each for the server and this process: on a small machine two processes that
     # each use every core only measure their fight for the cores.
     torch.set_num_threads(args.threads)
-    text = _document()
+    text = _document(args.lines)
     cursors = _cursors(text, args.requests + 3)  # the first 3 warm up
     session = Session()
     await session.start({"model": model, "maxNewTokens": args.max_new_tokens,
