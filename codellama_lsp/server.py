@@ -1,8 +1,8 @@
 """The language server: pygls wiring only, protocol in and protocol out.
 
-The handlers translate LSP messages into calls on the modules that hold the logic: documents
-(text sync), positions (encodings), settings, model_loading, scheduler (cancellation, one
-generation per document), suggestion_cache, suggestions (the model), item_range, stats.
+The handlers translate LSP messages into calls on `SuggestionService` (documents, settings,
+model, scheduler, cache, stats) and its answers back into LSP types; positions are converted
+in the negotiated encoding (`positions`).
 """
 
 from __future__ import annotations
@@ -10,23 +10,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from codellama_lsp.documents import Change, Document, DocumentStore, UnknownDocument
-from codellama_lsp.item_range import replaced_length, rest_of_line
+from codellama_lsp.documents import Change, Document, UnknownDocument
 from codellama_lsp.lsp_protocol import CodeLlamaProtocol
-from codellama_lsp.model_loading import ModelLoader
 from codellama_lsp.positions import Encoding, PositionError
-from codellama_lsp.scheduler import Scheduler
 from codellama_lsp.settings import SECTION, Settings, update_settings
-from codellama_lsp.stats import Stats
-from codellama_lsp.suggestion_cache import SuggestionCache
-from codellama_lsp.suggestions import cache_key, suggest
+from codellama_lsp.suggestion_service import Answer, SuggestionService
 from fim.engines import open_engine
 
 log = logging.getLogger(__name__)
@@ -42,13 +36,8 @@ class CodeLlamaServer(LanguageServer):
     def __init__(self, defaults: Settings) -> None:
         super().__init__("codellama-lsp", VERSION, protocol_cls=CodeLlamaProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-        self.settings = defaults
+        self.service = SuggestionService(defaults)
         self.encoding = Encoding.UTF16
-        self.documents = DocumentStore()
-        self.scheduler = Scheduler()
-        self.cache = SuggestionCache()
-        self.stats = Stats()
-        self.loader = ModelLoader()
         self._progress_tokens = itertools.count(1)
         self.loop: asyncio.AbstractEventLoop | None = None  # known once the client is there
 
@@ -88,25 +77,25 @@ def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
 
 
 def shutdown(ls: CodeLlamaServer, params: None) -> None:
-    ls.scheduler.shutdown()
+    ls.service.scheduler.shutdown()
 
 
 def exit_(ls: CodeLlamaServer, params: None) -> None:
-    ls.scheduler.shutdown()  # an exit without shutdown must not wait for a generation
+    ls.service.scheduler.shutdown()  # an exit without shutdown must not wait for a generation
 
 
 # -- documents ---------------------------------------------------------------------------------
 
 def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
-    ls.documents.open(item.uri, item.language_id, item.version, item.text)
+    ls.service.documents.open(item.uri, item.language_id, item.version, item.text)
 
 
 def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
     changes = [_change(c) for c in params.content_changes]
     try:
-        ls.documents.change(params.text_document.uri, params.text_document.version, changes,
-                            ls.encoding)
+        ls.service.documents.change(params.text_document.uri, params.text_document.version,
+                                    changes, ls.encoding)
     except UnknownDocument as exc:
         log.warning("didChange ignored: %s", exc)
 
@@ -119,8 +108,7 @@ def _change(change: types.TextDocumentContentChangeEvent) -> Change:
 
 
 def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
-    ls.documents.close(params.text_document.uri)
-    ls.scheduler.forget(params.text_document.uri)
+    ls.service.close(params.text_document.uri)
 
 
 # -- settings and the model --------------------------------------------------------------------
@@ -136,20 +124,20 @@ async def did_change_configuration(ls: CodeLlamaServer,
 
 
 def apply_settings(ls: CodeLlamaServer, raw: Any, reload: bool = False) -> None:
-    update = update_settings(ls.settings, raw)
+    update = update_settings(ls.service.settings, raw)
     for error in update.errors:
         log.warning("%s", error)
         ls.show(types.MessageType.Warning, f"codellama: {error}")
-    before, ls.settings = ls.settings, update.settings
-    if reload and (before.engine, before.load_options()) != (ls.settings.engine,
-                                                             ls.settings.load_options()):
+    before, ls.service.settings = ls.service.settings, update.settings
+    after = update.settings
+    if reload and (before.engine, before.load_options()) != (after.engine, after.load_options()):
         start_loading(ls)
 
 
 def start_loading(ls: CodeLlamaServer) -> None:
-    settings = ls.settings
+    settings = ls.service.settings
     log.info("loading %s (engine %s)", settings.model, settings.engine)
-    outcome = ls.loader.start(settings.model,
+    outcome = ls.service.loader.start(settings.model,
                               lambda: open_engine(settings.engine, settings.load_options()))
     asyncio.ensure_future(_report_loading(ls, asyncio.wrap_future(outcome)))
 
@@ -164,7 +152,7 @@ async def _report_loading(ls: CodeLlamaServer, outcome: asyncio.Future) -> None:
             await asyncio.wait_for(ls.work_done_progress.create_async(token),
                                    PROGRESS_CREATE_TIMEOUT_S)
             ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-                title="Code Llama", message=f"loading {ls.loader.description}"))
+                title="Code Llama", message=f"loading {ls.service.loader.description}"))
         except Exception as exc:  # noqa: BLE001 - progress is a courtesy, loading goes on
             log.info("no progress reporting: %s", exc)
             progress = False
@@ -195,16 +183,12 @@ def _client_has(ls: CodeLlamaServer, path: str) -> bool:
 async def inline_completion(ls: CodeLlamaServer, params: types.InlineCompletionParams
                             ) -> types.InlineCompletionList:
     invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-    found = await _suggestions(ls, params.text_document.uri, params.position, invoked)
-    if found is None:
+    answer = await _answer(ls, params.text_document.uri, params.position, invoked)
+    if answer is None:
         return types.InlineCompletionList(items=[])
-    document, offset, texts = found
-    ids = ls.stats.shown_items(len(texts))
-    items = [types.InlineCompletionItem(
-        insert_text=text, range=_replaced_range(ls, document, offset, text),
-        command=types.Command(title="Accept", command=ACCEPT_COMMAND, arguments=[item_id]))
-        for text, item_id in zip(texts, ids)]
-    return types.InlineCompletionList(items=items)
+    return types.InlineCompletionList(items=[types.InlineCompletionItem(
+        insert_text=text, range=_replaced_range(ls, answer, text), command=_accept(item_id))
+        for text, item_id in zip(answer.texts, answer.item_ids)])
 
 
 async def completion(ls: CodeLlamaServer, params: types.CompletionParams
@@ -214,19 +198,29 @@ async def completion(ls: CodeLlamaServer, params: types.CompletionParams
         return types.CompletionList(is_incomplete=False, items=[])
     invoked = params.context is not None and \
         params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-    found = await _suggestions(ls, params.text_document.uri, params.position, invoked)
-    if found is None:
+    answer = await _answer(ls, params.text_document.uri, params.position, invoked)
+    if answer is None:
         return types.CompletionList(is_incomplete=True, items=[])
-    document, offset, texts = found
-    ids = ls.stats.shown_items(len(texts))
-    items = [types.CompletionItem(
+    return types.CompletionList(is_incomplete=True, items=[types.CompletionItem(
         label=_label(text), kind=types.CompletionItemKind.Text, detail="Code Llama",
         sort_text=f"{rank:02d}", filter_text=text,
         insert_text_format=types.InsertTextFormat.PlainText,
-        text_edit=types.TextEdit(_replaced_range(ls, document, offset, text), text),
-        command=types.Command(title="Accept", command=ACCEPT_COMMAND, arguments=[item_id]))
-        for rank, (text, item_id) in enumerate(zip(texts, ids))]
-    return types.CompletionList(is_incomplete=True, items=items)
+        text_edit=types.TextEdit(_replaced_range(ls, answer, text), text),
+        command=_accept(item_id))
+        for rank, (text, item_id) in enumerate(zip(answer.texts, answer.item_ids))])
+
+
+async def _answer(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool
+                  ) -> Answer | None:
+    try:
+        return await ls.service.answer(uri, position.line, position.character, ls.encoding,
+                                       invoked)
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"{exc} in {uri}") from None
+
+
+def _accept(item_id: int) -> types.Command:
+    return types.Command(title="Accept", command=ACCEPT_COMMAND, arguments=[item_id])
 
 
 def _label(text: str) -> str:
@@ -234,63 +228,9 @@ def _label(text: str) -> str:
     return first if len(first) <= 60 else first[:59] + "…"
 
 
-async def _suggestions(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool
-                       ) -> tuple[Document, int, list[str]] | None:
-    """The suggestion texts at `position`, or None (no document, language off, no model,
-    superseded). Out-of-range positions are a JSON-RPC error."""
-    started = time.perf_counter()
-    ls.stats.requests += 1
-    try:
-        document = ls.documents.get(uri)
-        offset = document.index.offset(position.line, position.character, ls.encoding)
-    except UnknownDocument as exc:
-        log.info("no completion: %s", exc)
-        return None
-    except PositionError as exc:
-        raise JsonRpcInvalidParams(f"{exc} in {uri}") from None
-    settings = ls.settings
-    if not settings.enabled_for(document.language_id):
-        return None
-    version, text = document.version, document.text
-    key, prefix, suffix = cache_key(settings, invoked), text[:offset], text[offset:]
-    hit = ls.cache.get(key, prefix, suffix)
-    if hit is not None:
-        ls.scheduler.cancel(uri)  # an older generation for this document is stale now
-        ls.stats.cache_hits += 1
-        ls.stats.forwarded += hit.forwarded
-        texts = hit.texts
-    else:
-        debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
-        try:
-            engine = await ls.loader.engine(settings.load_wait_ms / 1000)
-            if engine is None:
-                return None
-            result = await ls.scheduler.run(
-                uri, lambda cancel: suggest(engine, text, offset, settings, invoked, cancel),
-                debounce_s)
-        except asyncio.CancelledError:  # $/cancelRequest
-            ls.stats.cancelled += 1
-            raise
-        if result is None:
-            ls.stats.superseded += 1
-            return None
-        ls.stats.last_engine_ms = result.engine_s * 1000
-        ls.stats.engine_ms.append(ls.stats.last_engine_ms)
-        texts = result.texts
-        ls.cache.put(key, prefix, suffix, texts)
-    if ls.documents.get(uri) is not document or document.version != version:
-        return None  # the document changed meanwhile: these texts fit no longer
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    ls.stats.latencies_ms.append(elapsed_ms)
-    if hit is None:
-        ls.stats.overhead_ms.append(elapsed_ms - result.engine_s * 1000)
-    return document, offset, texts
-
-
-def _replaced_range(ls: CodeLlamaServer, document: Document, offset: int, text: str
-                    ) -> types.Range:
-    end = offset + replaced_length(text, rest_of_line(document.text, offset))
-    return types.Range(_position(ls, document, offset), _position(ls, document, end))
+def _replaced_range(ls: CodeLlamaServer, answer: Answer, text: str) -> types.Range:
+    return types.Range(_position(ls, answer.document, answer.offset),
+                       _position(ls, answer.document, answer.replaced_end(text)))
 
 
 def _position(ls: CodeLlamaServer, document: Document, offset: int) -> types.Position:
@@ -301,16 +241,11 @@ def _position(ls: CodeLlamaServer, document: Document, offset: int) -> types.Pos
 # -- stats, acceptance, inspection ---------------------------------------------------------------
 
 def accept(ls: CodeLlamaServer, *args: Any) -> bool:
-    return ls.stats.accept(args[0] if args else None)
+    return ls.service.stats.accept(args[0] if args else None)
 
 
 def stats(ls: CodeLlamaServer, params: Any) -> dict:
-    return {**ls.stats.snapshot(),
-            "generations": ls.scheduler.started,
-            "max_running_per_document": ls.scheduler.max_running_per_document,
-            "cache_entries": len(ls.cache),
-            "model": {"name": ls.loader.description, "state": ls.loader.state.value,
-                      "error": ls.loader.error}}
+    return ls.service.report()
 
 
 def document_text(ls: CodeLlamaServer, params: Any) -> dict:
@@ -319,7 +254,7 @@ def document_text(ls: CodeLlamaServer, params: Any) -> dict:
     if not isinstance(uri, str):
         raise JsonRpcInvalidParams("params must be {\"uri\": string}")
     try:
-        document = ls.documents.get(uri)
+        document = ls.service.documents.get(uri)
     except UnknownDocument as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
     return {"uri": uri, "version": document.version, "text": document.text}

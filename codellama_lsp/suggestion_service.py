@@ -1,0 +1,121 @@
+"""What the server knows and does for completions, apart from the protocol: its settings, the
+open documents, the model, the scheduler, the cache and the stats; and the flow of one request
+(document and position in, suggestion texts out)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from codellama_lsp.documents import Document, DocumentStore, UnknownDocument
+from codellama_lsp.item_range import replaced_length, rest_of_line
+from codellama_lsp.model_loading import ModelLoader
+from codellama_lsp.positions import Encoding
+from codellama_lsp.scheduler import Scheduler
+from codellama_lsp.settings import Settings
+from codellama_lsp.stats import Stats
+from codellama_lsp.suggestion_cache import SuggestionCache
+from codellama_lsp.suggestions import Suggestions, cache_key, suggest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Suggestions for a cursor, with the document as it was when they were made."""
+
+    document: Document
+    offset: int
+    texts: list[str]
+    item_ids: list[int]  # one per text: the argument of the accept command
+
+    def replaced_end(self, text: str) -> int:
+        """Where the text that `text` replaces ends (see item_range)."""
+        return self.offset + replaced_length(text, rest_of_line(self.document.text, self.offset))
+
+
+class SuggestionService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.documents = DocumentStore()
+        self.scheduler = Scheduler()
+        self.cache = SuggestionCache()
+        self.stats = Stats()
+        self.loader = ModelLoader()
+
+    async def answer(self, uri: str, line: int, character: int, encoding: Encoding,
+                     invoked: bool) -> Answer | None:
+        """Suggestions at (line, character) of `uri`, or None: no such document, language
+        off, no model, superseded by a newer request, or the document changed meanwhile.
+        Raises PositionError for a line out of range; cancelling the task cancels the work."""
+        started = time.perf_counter()
+        self.stats.requests += 1
+        try:
+            document = self.documents.get(uri)
+        except UnknownDocument as exc:
+            log.info("no completion: %s", exc)
+            return None
+        offset = document.index.offset(line, character, encoding)
+        settings = self.settings
+        if not settings.enabled_for(document.language_id):
+            return None
+        version, text = document.version, document.text
+        key, prefix, suffix = cache_key(settings, invoked), text[:offset], text[offset:]
+        hit = self.cache.get(key, prefix, suffix)
+        generated: Suggestions | None = None
+        if hit is not None:
+            self.scheduler.cancel(uri)  # an older generation for this document is stale now
+            self.stats.cache_hits += 1
+            self.stats.forwarded += hit.forwarded
+            texts = hit.texts
+        else:
+            generated = await self._generate(uri, text, offset, settings, invoked)
+            if generated is None:
+                return None
+            texts = generated.texts
+            self.cache.put(key, prefix, suffix, texts)
+        if uri not in self.documents or self.documents.get(uri) is not document \
+                or document.version != version:
+            return None  # the document changed meanwhile: these texts fit it no longer
+        self._record(started, generated)
+        return Answer(document, offset, texts, self.stats.shown_items(len(texts)))
+
+    async def _generate(self, uri: str, text: str, offset: int, settings: Settings,
+                        invoked: bool) -> Suggestions | None:
+        debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
+        try:
+            engine = await self.loader.engine(settings.load_wait_ms / 1000)
+            if engine is None:
+                return None
+            result = await self.scheduler.run(
+                uri, lambda cancel: suggest(engine, text, offset, settings, invoked, cancel),
+                debounce_s)
+        except asyncio.CancelledError:  # $/cancelRequest
+            self.stats.cancelled += 1
+            raise
+        if result is None:
+            self.stats.superseded += 1
+        return result
+
+    def _record(self, started: float, generated: Suggestions | None) -> None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.stats.latencies_ms.append(elapsed_ms)
+        if generated is not None:
+            self.stats.last_engine_ms = generated.engine_s * 1000
+            self.stats.engine_ms.append(self.stats.last_engine_ms)
+            self.stats.overhead_ms.append(elapsed_ms - self.stats.last_engine_ms)
+
+    def report(self) -> dict:
+        """The `codellama/stats` answer."""
+        return {**self.stats.snapshot(),
+                "generations": self.scheduler.started,
+                "max_running_per_document": self.scheduler.max_running_per_document,
+                "cache_entries": len(self.cache),
+                "model": {"name": self.loader.description, "state": self.loader.state.value,
+                          "error": self.loader.error}}
+
+    def close(self, uri: str) -> None:
+        self.documents.close(uri)
+        self.scheduler.forget(uri)
