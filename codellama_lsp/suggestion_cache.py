@@ -18,20 +18,28 @@ class CacheHit:
 
 
 class SuggestionCache:
-    def __init__(self, capacity: int = 64) -> None:
+    """At most `capacity` entries and `max_chars` characters of kept context (large documents
+    keep fewer entries rather than much memory)."""
+
+    def __init__(self, capacity: int = 64, max_chars: int = 8_000_000) -> None:
         self.capacity = capacity
+        self.max_chars = max_chars
+        self._chars = 0
         self._entries: OrderedDict[tuple[str, str, str], list[str]] = OrderedDict()
 
     def put(self, key: str, prefix: str, suffix: str, texts: list[str]) -> None:
         """Remember `texts` (non-empty suggestions) for this cursor context and `key` (the
         settings that shape an answer)."""
-        if not texts:
-            return
         entry = (key, prefix, suffix)
+        if not texts or len(prefix) + len(suffix) > self.max_chars:
+            return
+        if entry not in self._entries:
+            self._chars += len(prefix) + len(suffix)
         self._entries[entry] = list(texts)
         self._entries.move_to_end(entry)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        while len(self._entries) > self.capacity or self._chars > self.max_chars:
+            (_, old_prefix, old_suffix), _ = self._entries.popitem(last=False)
+            self._chars -= len(old_prefix) + len(old_suffix)
 
     def get(self, key: str, prefix: str, suffix: str) -> CacheHit | None:
         exact = self._entries.get((key, prefix, suffix))
@@ -50,6 +58,7 @@ class SuggestionCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._chars = 0
 
     def __len__(self) -> int:
         return len(self._entries)

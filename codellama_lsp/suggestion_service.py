@@ -18,6 +18,7 @@ from codellama_lsp.settings import Settings
 from codellama_lsp.stats import Stats
 from codellama_lsp.suggestion_cache import SuggestionCache
 from codellama_lsp.suggestions import Suggestions, cache_key, suggest
+from fim.engine import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ class SuggestionService:
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
             raise
+        except EngineError as exc:  # e.g. a worker gone away: no suggestion, one log line
+            log.error("generation failed: %s", exc)
+            return None
         if result is None:
             self.stats.superseded += 1
         return result

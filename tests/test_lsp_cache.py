@@ -30,3 +30,13 @@ def test_least_recently_used_entries_go_first():
     cache.put("k", "c", "", ["3"])
     assert cache.get("k", "b", "") is None and cache.get("k", "a", "") is not None
     assert len(cache) == 2
+
+
+def test_large_contexts_keep_fewer_entries():
+    cache = SuggestionCache(capacity=10, max_chars=100)
+    cache.put("k", "a" * 40, "", ["1"])
+    cache.put("k", "b" * 40, "", ["2"])
+    cache.put("k", "c" * 40, "", ["3"])  # 120 characters: the oldest goes
+    assert cache.get("k", "a" * 40, "") is None and len(cache) == 2
+    cache.put("k", "d" * 101, "", ["4"])  # larger than the whole cache: not kept
+    assert cache.get("k", "d" * 101, "") is None and len(cache) == 2
