@@ -114,7 +114,7 @@ def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> 
 # -- settings and the model --------------------------------------------------------------------
 
 async def did_change_configuration(ls: CodeLlamaServer,
-                                   params: types.DidChangeWorkspaceConfigurationParams) -> None:
+                                   params: types.DidChangeConfigurationParams) -> None:
     raw = params.settings
     if not raw and _client_has(ls, "workspace.configuration"):
         # The client sends no values, only the news: ask for our section.

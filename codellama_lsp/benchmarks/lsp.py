@@ -27,6 +27,7 @@ from typing import Any
 
 from codellama_lsp.commands.model_args import non_negative_float, positive_int
 from codellama_lsp.stats import percentile
+from fim.engine import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_FILE = "textwrap.py"  # from this Python's standard library: real code, always present
@@ -109,10 +110,10 @@ class Session:
         deadline = time.monotonic() + timeout_s
         while (state := (await self.stats())["model"])["state"] not in ("ready", "failed"):
             if time.monotonic() > deadline:
-                raise RuntimeError("the model did not load in time")
+                raise EngineError("the server did not load the model in time")
             await asyncio.sleep(0.05)
         if state["state"] == "failed":
-            raise RuntimeError(f"the server could not load the model: {state['error']}")
+            raise EngineError(f"the server could not load the model: {state['error']}")
 
     def configure(self, settings: dict) -> None:
         from lsprotocol import types
@@ -233,6 +234,8 @@ async def _bench(model: str, args: argparse.Namespace) -> dict:
                   "debounce_off": await _typing(session, "file:///bench/typing-b.py", 0,
                                                 args.keystroke_ms)}
         final = await session.stats()
+    except EngineError:
+        raise
     except BaseException:
         sys.stderr.write("".join(session.stderr_tail))
         raise
