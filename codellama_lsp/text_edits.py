@@ -1,0 +1,101 @@
+"""Old and new text of whole lines as minimal line edits (changed lines only) and a unified diff.
+
+Positions are LSP's: 0-based lines, characters in UTF-16 code units. Every edit starts at a line
+start; only an edit that reaches the end of a file without a final newline ends inside a line.
+All edits of one list refer to the original text, as LSP's `TextEdit[]` does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 0-based
+    character: int  # UTF-16 code units (LSP's default position encoding)
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    start: Position
+    end: Position
+    new_text: str
+
+    def as_lsp(self) -> dict:
+        """The edit as an LSP `TextEdit` JSON object."""
+        return {"range": {"start": vars(self.start), "end": vars(self.end)},
+                "newText": self.new_text}
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their ends kept; split at LF only (CRLF stays on its line; a lone CR or a
+    form feed is no line break for editors that count lines as LSP does)."""
+    lines = text.split("\n")
+    last = lines.pop()
+    result = [line + "\n" for line in lines]
+    if last:
+        result.append(last)
+    return result
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def line_edits(old: str, new: str, first_line: int = 0) -> list[TextEdit]:
+    """Minimal edits turning `old` (whole lines starting at line `first_line`) into `new`."""
+    old_lines, new_lines = split_lines(old), split_lines(new)
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    edits = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits.append(TextEdit(_line_start(old_lines, i1, first_line),
+                              _line_start(old_lines, i2, first_line), "".join(new_lines[j1:j2])))
+    return edits
+
+
+def _line_start(lines: list[str], index: int, first_line: int) -> Position:
+    """Where line `index` of `lines` starts; past the last line, where the text ends."""
+    if index < len(lines) or not lines or lines[-1].endswith("\n"):
+        return Position(first_line + index, 0)
+    return Position(first_line + len(lines) - 1, utf16_length(lines[-1]))
+
+
+def apply_edits(text: str, edits: list[TextEdit]) -> str:
+    """`text` with `edits` applied (all positions refer to `text`, as in LSP)."""
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def offset(position: Position) -> int:
+        if position.line >= len(lines):
+            return len(text)
+        line = lines[position.line]
+        units = 0
+        for index, char in enumerate(line):
+            if units >= position.character:
+                return starts[position.line] + index
+            units += utf16_length(char)
+        return starts[position.line] + len(line)
+
+    result = text
+    for edit in sorted(edits, key=lambda e: (e.start.line, e.start.character), reverse=True):
+        result = result[:offset(edit.start)] + edit.new_text + result[offset(edit.end):]
+    return result
+
+
+def unified_diff(old: str, new: str, path: str, context: int = 3) -> str:
+    """A unified diff (`--- a/PATH`, `+++ b/PATH`) that `patch -p1` and `git apply` accept."""
+    lines = difflib.unified_diff(split_lines(old), split_lines(new), f"a/{path}", f"b/{path}",
+                                 n=context)
+    out = []
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(line)
+        else:  # the last line of a file without a final newline
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
