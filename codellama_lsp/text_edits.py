@@ -47,13 +47,25 @@ def utf16_length(text: str) -> int:
 def line_edits(old: str, new: str, first_line: int = 0) -> list[TextEdit]:
     """Minimal edits turning `old` (whole lines starting at line `first_line`) into `new`."""
     old_lines, new_lines = split_lines(old), split_lines(new)
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    # The common head and tail first: SequenceMatcher alone may pair a repeated line with the
+    # wrong copy and turn one changed line into an insertion plus a deletion.
+    head = 0
+    while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while (tail < min(len(old_lines), len(new_lines)) - head
+           and old_lines[-1 - tail] == new_lines[-1 - tail]):
+        tail += 1
+    old_middle = old_lines[head:len(old_lines) - tail]
+    new_middle = new_lines[head:len(new_lines) - tail]
+    matcher = difflib.SequenceMatcher(None, old_middle, new_middle, autojunk=False)
     edits = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        edits.append(TextEdit(_line_start(old_lines, i1, first_line),
-                              _line_start(old_lines, i2, first_line), "".join(new_lines[j1:j2])))
+        edits.append(TextEdit(_line_start(old_lines, head + i1, first_line),
+                              _line_start(old_lines, head + i2, first_line),
+                              "".join(new_middle[j1:j2])))
     return edits
 
 

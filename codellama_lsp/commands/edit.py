@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     path, start, end = parse_range(args.location)
     if args.context_lines < 0:
         raise UserError("--context-lines must not be negative")
+    if not args.instruction.strip():
+        raise UserError("the instruction is empty")
     if args.write:
         check_writable(path)  # before loading a model, not after
     snapshot = read_snapshot(path)
