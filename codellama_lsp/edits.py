@@ -39,6 +39,7 @@ class EditOptions:
     temperature: float = 0.0
     top_p: float = 0.95
     seed: int | None = None
+    position_encoding: str = "utf-16"  # of the edits' characters: "utf-8" | "utf-16" | "utf-32"
 
 
 @dataclass
@@ -109,8 +110,8 @@ def plan_edit(engine: Engine, text: str, start_line: int, end_line: int, instruc
     selection = Selection(request.code, request.before, request.after, detect_newline(text),
                           old.endswith("\n"))
     new = fit_reply(reply, selection, request.language)
-    return EditPlan(start_line, end_line, old, new, line_edits(old, new, start_line), reply,
-                    prompt, result)
+    edits = line_edits(old, new, start_line, options.position_encoding)
+    return EditPlan(start_line, end_line, old, new, edits, reply, prompt, result)
 
 
 def check_range(text: str, start_line: int, end_line: int) -> None:

@@ -1,7 +1,8 @@
 """Old and new text of whole lines as minimal line edits (changed lines only) and a unified diff.
 
-Positions are LSP's: 0-based lines, characters in UTF-16 code units. Every edit starts at a line
-start; only an edit that reaches the end of a file without a final newline ends inside a line.
+Positions are LSP's: 0-based lines, characters in UTF-16 code units unless another position
+encoding ("utf-8", "utf-32") is asked for. Every edit starts at a line start; only an edit that
+reaches the end of a file without a final newline ends inside a line.
 All edits of one list refer to the original text, as LSP's `TextEdit[]` does.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Position:
     line: int  # 0-based
-    character: int  # UTF-16 code units (LSP's default position encoding)
+    character: int  # code units of the position encoding (LSP's default: UTF-16)
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,21 @@ def split_lines(text: str) -> list[str]:
     return result
 
 
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+_UNIT_BYTES = {"utf-8": 1, "utf-16": 2, "utf-32": 4}
 
 
-def line_edits(old: str, new: str, first_line: int = 0) -> list[TextEdit]:
-    """Minimal edits turning `old` (whole lines starting at line `first_line`) into `new`."""
+def code_units(text: str, encoding: str = "utf-16") -> int:
+    """Length of `text` in the code units of an LSP position encoding."""
+    if encoding not in _UNIT_BYTES:
+        raise ValueError(f"unknown position encoding {encoding!r}")
+    codec = {"utf-8": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}[encoding]
+    return len(text.encode(codec)) // _UNIT_BYTES[encoding]
+
+
+def line_edits(old: str, new: str, first_line: int = 0,
+               encoding: str = "utf-16") -> list[TextEdit]:
+    """Minimal edits turning `old` (whole lines starting at line `first_line`) into `new`;
+    characters counted in the code units of position `encoding`."""
     old_lines, new_lines = split_lines(old), split_lines(new)
     # The common head and tail first: SequenceMatcher alone may pair a repeated line with the
     # wrong copy and turn one changed line into an insertion plus a deletion.
@@ -63,20 +73,20 @@ def line_edits(old: str, new: str, first_line: int = 0) -> list[TextEdit]:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        edits.append(TextEdit(_line_start(old_lines, head + i1, first_line),
-                              _line_start(old_lines, head + i2, first_line),
+        edits.append(TextEdit(_line_start(old_lines, head + i1, first_line, encoding),
+                              _line_start(old_lines, head + i2, first_line, encoding),
                               "".join(new_middle[j1:j2])))
     return edits
 
 
-def _line_start(lines: list[str], index: int, first_line: int) -> Position:
+def _line_start(lines: list[str], index: int, first_line: int, encoding: str) -> Position:
     """Where line `index` of `lines` starts; past the last line, where the text ends."""
     if index < len(lines) or not lines or lines[-1].endswith("\n"):
         return Position(first_line + index, 0)
-    return Position(first_line + len(lines) - 1, utf16_length(lines[-1]))
+    return Position(first_line + len(lines) - 1, code_units(lines[-1], encoding))
 
 
-def apply_edits(text: str, edits: list[TextEdit]) -> str:
+def apply_edits(text: str, edits: list[TextEdit], encoding: str = "utf-16") -> str:
     """`text` with `edits` applied (all positions refer to `text`, as in LSP)."""
     lines = text.split("\n")
     starts = [0]
@@ -91,7 +101,7 @@ def apply_edits(text: str, edits: list[TextEdit]) -> str:
         for index, char in enumerate(line):
             if units >= position.character:
                 return starts[position.line] + index
-            units += utf16_length(char)
+            units += code_units(char, encoding)
         return starts[position.line] + len(line)
 
     result = text

@@ -147,7 +147,8 @@ def test_empty_instruction_and_control_tags_are_refused(tokenizer):
 
 
 def test_context_is_dropped_before_the_selection_is_refused(tokenizer):
-    engine = ScriptedEngine(tokenizer, "```python\n    def area(self) -> int:\n        return 0\n```")
+    engine = ScriptedEngine(tokenizer, "```python\n    def area(self) -> int:\n"
+                                       "        return 0\n```")
     full = plan_edit(engine, DOC, 3, 4, "x", "python").prompt
     engine.context_window = len(full.ids) + 20
     plan = plan_edit(engine, DOC, 3, 4, "x", "python")
@@ -192,3 +193,16 @@ def test_cancelled_edit_raises(tiny_engine):
     cancel.set()
     with pytest.raises(EditCancelled):
         plan_edit(tiny_engine, DOC, 3, 4, "x", "python", cancel=cancel)
+
+
+def test_code_actions_carry_their_instructions():
+    from codellama_lsp.edit_actions import SELECTION_ACTIONS, fix_action
+
+    titles = [action.title for action in SELECTION_ACTIONS]
+    assert titles == ["Code Llama: edit selection…", "Code Llama: add docstring",
+                      "Code Llama: add type hints"]
+    assert SELECTION_ACTIONS[0].instruction is None  # the client asks the user
+    action = fix_action("undefined name 'pritn'\nmore detail", "pyflakes")
+    assert action.title == "Code Llama: fix undefined name 'pritn'"
+    assert action.instruction.startswith("Fix this problem reported by pyflakes: undefined name")
+    assert len(fix_action("x" * 200).title) == len("Code Llama: fix ") + 60

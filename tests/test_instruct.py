@@ -84,7 +84,8 @@ def test_finished_turns_end_with_eos_and_system_is_folded(ours):
 messages = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(system=st.one_of(st.none(), messages), turns=st.lists(messages, min_size=1, max_size=7))
 def test_unseen_dialogs_equal_reference(ours, ref, system, turns):
     if len(turns) % 2 == 0:
