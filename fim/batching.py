@@ -261,6 +261,7 @@ class BatchScheduler:
         request = row.request
         if row.cache is not None and request.cache_key and row.seq:
             self.slots.put(request.cache_key, Slot(row.seq, row.cache))
+            self.metrics.cache_slots.set(len(self.slots))
         row.cache = None
         text = row.text if row.text is not None else self.tokenizer.decode_infilling(row.generated)
         if row.reason != "cancelled":

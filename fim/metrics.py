@@ -45,6 +45,8 @@ class WorkerMetrics:
                                  "model", registry=r)
         self.running = Gauge("codellama_worker_running", "Generations on the model now",
                              registry=r)
+        self.cache_slots = Gauge("codellama_worker_cache_slots", "Users whose KV cache is kept",
+                                 registry=r)
         self.batch_size = Histogram("codellama_worker_batch_size", "Rows in each batched "
                                     "forward step", buckets=_BATCH_BUCKETS, registry=r)
 
