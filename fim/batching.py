@@ -136,7 +136,12 @@ class BatchScheduler:
                     self._unstack(batch, rows)
                     batch = None
                 for job in jobs:
-                    rows.append(self._start(job))
+                    try:
+                        rows.append(self._start(job))
+                    except Exception as exc:  # e.g. an id the model lacks: this job fails alone
+                        log.exception("prefill failed")
+                        _deliver(job, exc)
+                        self.metrics.errors.labels(kind="generation").inc()
                 if any(row.reason for row in rows):
                     if batch is not None:
                         self._unstack(batch, rows)
