@@ -1,4 +1,4 @@
-"""KV cache slots: one kept cache per user (editor), a bounded number, least recently used first out.
+"""KV cache slots: one kept cache per user (editor), a bounded number, least recently used out.
 
 A slot holds the ids its cache covers. The next request of the same user recomputes only from the
 first id where its prompt differs (in SPM order typing at the cursor changes only the tail).

@@ -1,9 +1,10 @@
 """Code Llama prompts as text, for servers that take text (TGI, llama.cpp, Ollama, OpenAI clients).
 
-The text form is the conventional one of Meta's model card: PSM `<PRE> {prefix} <SUF>{suffix} <MID>`,
-SPM `<PRE> <SUF>{suffix} <MID> {prefix}`, left to right just the prefix. `prompt_parts` reads the
-parts back out of prompt ids, and `parse_prompt_text` turns such text into exactly the ids that
-`build_prompt` gives, so a text prompt and its token ids complete alike.
+The text form is the conventional one of Meta's model card: PSM
+`<PRE> {prefix} <SUF>{suffix} <MID>`, SPM `<PRE> <SUF>{suffix} <MID> {prefix}`, left to right just
+the prefix. `prompt_parts` reads the parts back out of prompt ids, and `parse_prompt_text` turns
+such text into exactly the ids that `build_prompt` gives, so a text prompt and its token ids
+complete alike.
 """
 
 from __future__ import annotations

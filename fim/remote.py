@@ -95,7 +95,8 @@ class RemoteEngine:
         try:
             tokenizer = load_tokenizer(tokenizer_source)
         except TokenizerError as exc:
-            raise EngineError(f"the remote engine needs the model's tokenizer here: {exc}") from None
+            raise EngineError(f"the remote engine needs the model's tokenizer here: {exc}"
+                              ) from None
         return cls(address, tokenizer, context_window, options or RemoteOptions.from_env())
 
     def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -49,7 +49,8 @@ def build_call(protocol: str, request: GenerationRequest, tokenizer: Tokenizer,
     if protocol == "tgi":
         return _tgi(request, tokenizer)
     if protocol == "llamacpp":
-        return Call("/completion", {"prompt": list(request.prompt_ids), **_llamacpp_options(request)})
+        return Call("/completion", {"prompt": list(request.prompt_ids),
+                                    **_llamacpp_options(request)})
     if protocol == "llamacpp-infill":
         parts = prompt_parts(tokenizer, list(request.prompt_ids))
         if parts.format is FimFormat.L2R:

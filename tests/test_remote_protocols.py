@@ -142,7 +142,8 @@ def test_open_engine_opens_a_url_with_the_local_tokenizer(tiny_model):
 
 # -- the text form of prompts --------------------------------------------------------------
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(prefix=st.text("ab \n\t(){}:=_\"'é", max_size=30), suffix=st.text("xy \n)]", max_size=20),
        fmt=st.sampled_from(list(FimFormat)))
 def test_prompt_text_parses_back_to_the_same_ids(tokenizer, prefix, suffix, fmt):
