@@ -209,6 +209,17 @@ def test_a_client_that_disconnects_stops_its_generation(client, worker, tiny_eng
     assert worker.metric("codellama_worker_generated_tokens_total") - generated < 1000
 
 
+def test_a_client_that_gives_up_waiting_stops_its_generation(worker, tiny_engine):
+    cancelled = worker.metric("codellama_worker_cancellations_total")
+    body = {"prompt": ids_for(tiny_engine, *CASES[1]), "max_tokens": 3000, "temperature": 0,
+            "ignore_eos": True}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(worker.url + "/v1/completions", json=body, headers=AUTH, timeout=0.5)
+    assert worker.wait_for("codellama_worker_cancellations_total",
+                           lambda v: v == cancelled + 1) == cancelled + 1
+    assert worker.wait_for("codellama_worker_running", lambda v: v == 0) == 0
+
+
 def test_remote_engine_completes_like_the_local_engine(remote, tiny_engine):
     ids = ids_for(tiny_engine, *CASES[1])
     expected = tiny_engine.generate(GenerationRequest(ids, max_new_tokens=12))
