@@ -15,7 +15,7 @@ import concurrent.futures
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
@@ -43,6 +43,8 @@ class RemoteOptions:
     connect_timeout_s: float = 5.0
     retries: int = 3  # further tries after a connection error, a 429 or a 503
     backoff_s: float = 0.25  # first wait between tries, doubled each time
+    # Fields added to every request body, e.g. {"top_k": 40} for vLLM or {"ignore_eos": True}.
+    extra_body: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "RemoteOptions":
@@ -140,11 +142,12 @@ class RemoteEngine:
         protocol = self.address.protocol
         call = build_call(protocol, request, self.tokenizer, await self._model_name())
         url = self.address.base_url + call.path
+        body = {**call.body, **self.options.extra_body}
         first_token_at = 0.0
         for attempt in range(self.options.retries + 1):
             last = attempt == self.options.retries
             try:
-                async with self._client.stream("POST", url, json=call.body) as response:
+                async with self._client.stream("POST", url, json=body) as response:
                     if response.status_code in _RETRY_STATUS and not last:
                         await asyncio.sleep(self._retry_after(response, attempt))
                         continue

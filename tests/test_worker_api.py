@@ -9,6 +9,8 @@ import time
 import httpx
 import pytest
 
+from codellama_lsp.completion import CompletionOptions
+from codellama_lsp.completion import complete as complete_here
 from fim.engine import EngineError, GenerationRequest
 from fim.prompt import FimFormat, build_prompt
 from fim.prompt_text import prompt_parts, render_prompt_text
@@ -232,17 +234,24 @@ def test_remote_engine_completes_like_the_local_engine(remote, tiny_engine):
     assert 0 < first.time_to_first_token_s <= first.total_s
 
 
-def test_remote_engine_cancel_closes_the_stream_and_the_worker_stops(remote, worker, tiny_engine):
+def test_remote_engine_cancel_closes_the_stream_and_the_worker_stops(worker, tiny_model,
+                                                                    tiny_engine):
+    remote = RemoteEngine.open(worker.url, str(tiny_model), 4096,
+                               RemoteOptions(api_key=KEY, extra_body={"ignore_eos": True}))
     cancelled = worker.metric("codellama_worker_cancellations_total")
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
     started = time.monotonic()
-    result = remote.generate(GenerationRequest(ids_for(tiny_engine, *CASES[2]),
-                                               max_new_tokens=4000, cancel=cancel))
+    try:
+        result = remote.generate(GenerationRequest(ids_for(tiny_engine, *CASES[2]),
+                                                   max_new_tokens=4000, cancel=cancel))
+    finally:
+        remote.close()
     assert result.stop_reason == "cancelled"
     assert time.monotonic() - started < 3
     assert worker.wait_for("codellama_worker_cancellations_total",
-                           lambda v: v > cancelled) > cancelled
+                           lambda v: v > cancelled) == cancelled + 1
+    assert worker.wait_for("codellama_worker_running", lambda v: v == 0) == 0
 
 
 def test_remote_engine_with_a_wrong_key_raises_the_workers_message(worker, tiny_model):
@@ -271,16 +280,17 @@ def test_metrics_page_counts_requests_tokens_latency_and_errors(client, worker):
     assert 1 <= metrics["codellama_worker_cache_slots"] <= 8
 
 
-def test_cli_completes_through_the_worker(worker, tiny_model, tmp_path, monkeypatch):
+def test_cli_completes_through_the_worker(worker, tiny_model, tiny_engine, tmp_path,
+                                          monkeypatch):
     source = tmp_path / "app.py"
     source.write_text("def add(a, b):\n    return \n", encoding="utf-8")
     args = ("complete", f"{source}:2", "--model", str(tiny_model), "--max-new-tokens", "8")
-    local = run_cli(*args)
-    assert local.returncode == 0, local.stderr
+    local = complete_here(tiny_engine, "def add(a, b):\n    return ", "\n",
+                          CompletionOptions(max_new_tokens=8))
     monkeypatch.setenv("CODELLAMA_API_KEY", KEY)
     remote = run_cli(*args, "--engine", worker.url)
     assert remote.returncode == 0, remote.stderr
-    assert remote.stdout == local.stdout
+    assert remote.stdout == local.text
     monkeypatch.setenv("CODELLAMA_API_KEY", "wrong")
     refused = run_cli(*args, "--engine", worker.url)
     assert refused.returncode == 2

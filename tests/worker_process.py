@@ -66,7 +66,8 @@ def free_port() -> int:
 def running_worker(model: Path, *args: str, timeout: float = 90) -> Iterator[Worker]:
     """`codellama serve --model MODEL ARGS` on 127.0.0.1, ready to answer; stopped afterwards."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    # One torch thread: on a small shared CPU more threads spin against the HTTP thread.
+    env = {"OMP_NUM_THREADS": "1", **os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("CODELLAMA_API_KEY", None)
     log = Path(tempfile.mkstemp(prefix="codellama-worker-", suffix=".log")[1])
     with open(log, "wb") as sink:
