@@ -237,7 +237,8 @@ def test_remote_engine_completes_like_the_local_engine(remote, tiny_engine):
 def test_remote_engine_cancel_closes_the_stream_and_the_worker_stops(worker, tiny_model,
                                                                     tiny_engine):
     remote = RemoteEngine.open(worker.url, str(tiny_model), 4096,
-                               RemoteOptions(api_key=KEY, extra_body={"ignore_eos": True}))
+                               RemoteOptions(api_key=KEY, extra_body={"ignore_eos": True,
+                                                                 "stop_token_ids": []}))
     cancelled = worker.metric("codellama_worker_cancellations_total")
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
