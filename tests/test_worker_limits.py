@@ -3,6 +3,7 @@ service again once the clients leave; loopback by default."""
 
 from __future__ import annotations
 
+import socket
 from contextlib import ExitStack
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from fim.engine import EngineError, GenerationRequest
 from fim.remote import RemoteEngine, RemoteOptions
+from tests.conftest import run_cli
 from tests.worker_process import running_worker
 
 LONG = {"prompt": [1, 5, 6, 7], "max_tokens": 3000, "temperature": 0, "stream": True,
@@ -54,3 +56,14 @@ def test_a_full_queue_answers_429_with_retry_after_and_recovers(worker, tiny_mod
 
 def test_it_binds_to_loopback_unless_told_otherwise(worker):
     assert "listening on http://127.0.0.1:" in worker.log()
+
+
+def test_a_port_in_use_is_one_line_and_exit_code_2(tiny_model):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_cli("serve", "--model", str(tiny_model), "--port", port)
+    assert result.returncode == 2
+    assert result.stderr == f"codellama serve: error: cannot listen on 127.0.0.1:{port}: " \
+        "Address already in use\n"

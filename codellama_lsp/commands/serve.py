@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import socket
 import sys
 
 from codellama_lsp.commands.model_args import positive_int
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--port must be 0..65535, got {args.port}")
     if args.cache_slots < 0:
         raise UserError(f"--cache-slots must not be negative, got {args.cache_slots}")
+    _check_can_listen(args.host, args.port)  # before minutes of loading a model
     if not _is_loopback(args.host) and not args.api_key:
         print(f"codellama serve: warning: {args.host} is reachable from other machines and no "
               "--api-key is set", file=sys.stderr)
@@ -68,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=5)
     return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _is_loopback(host: str) -> bool:
