@@ -67,3 +67,9 @@ def test_a_port_in_use_is_one_line_and_exit_code_2(tiny_model):
     assert result.returncode == 2
     assert result.stderr == f"codellama serve: error: cannot listen on 127.0.0.1:{port}: " \
         "Address already in use\n"
+
+
+def test_bench_worker_refuses_bad_client_counts_in_one_line():
+    result = run_cli("bench", "worker", "--clients", "1,x")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--clients" in result.stderr
