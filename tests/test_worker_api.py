@@ -165,6 +165,7 @@ def test_a_missing_or_wrong_key_gets_401(worker):
     ({"prompt": "x", "stop": 5}, "stop must be"),
     ({"prompt": "x", "stream": "yes"}, "stream must be"),
     ({"prompt": "x", "logprobs": 2}, "logprobs is not supported"),
+    ({"prompt": "x", "seed": 2 ** 70}, "seed must be"),
     ({"prompt": "<SUF> a <PRE> b"}, "Code Llama's form"),
 ])
 def test_a_bad_request_gets_400_with_a_message(client, body, words):
