@@ -1,4 +1,8 @@
-"""Open the engine a setting names: "local" (the model in this process) or a server URL."""
+"""Open the engine a setting names: "local" (the model in this process) or a server URL.
+
+A URL is `[PROTOCOL+]http(s)://host:port[?model=NAME]`, PROTOCOL one of openai (the default: our
+worker `codellama serve`, vLLM), tgi, llamacpp, llamacpp-infill, ollama (see fim.remote).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,17 @@ from fim.local import LoadOptions, LocalEngine
 
 
 def open_engine(engine: str, options: LoadOptions) -> Engine:
-    """The engine for `engine` ("local", or an http(s) URL of a serving engine)."""
+    """The engine for `engine` ("local", or the URL of a serving engine).
+
+    For a URL, `options.model` names the tokenizer used here to build prompt ids (the served
+    model's) and `options.context_window` bounds prompts; the API key comes from
+    $CODELLAMA_API_KEY.
+    """
     if engine == "local":
         return LocalEngine.load(options)
-    if engine.startswith(("http://", "https://")):
-        raise EngineError("remote engines are not available yet")
-    raise EngineError(f"unknown engine {engine!r} (use 'local' or an http(s):// URL)")
+    if "://" in engine:
+        from fim.remote import RemoteEngine
+
+        return RemoteEngine.open(engine, options.model, options.context_window)
+    raise EngineError(f"unknown engine {engine!r} (use 'local' or an http(s):// URL, optionally "
+                      "prefixed by openai+, tgi+, llamacpp+, llamacpp-infill+ or ollama+)")

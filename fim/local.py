@@ -217,19 +217,19 @@ class LocalEngine:
 
 
 def _pick(logits, temperature: float, top_p: float, generator) -> int:
-    """Greedy at temperature 0, else nucleus sampling."""
+    """Greedy at temperature 0, else nucleus sampling (on the CPU, where the generator lives)."""
     import torch
 
     if temperature <= 0:
         return int(torch.argmax(logits))
-    probs = torch.softmax(logits / temperature, dim=-1)
+    probs = torch.softmax(logits.cpu() / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True)
         keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
         sorted_probs = sorted_probs * keep
-        choice = torch.multinomial(sorted_probs.cpu() / sorted_probs.sum(), 1, generator=generator)
-        return int(order[choice.to(order.device)])
-    return int(torch.multinomial(probs.cpu(), 1, generator=generator))
+        choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
+        return int(order[choice])
+    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 def _quantization_config(kind: str):

@@ -9,12 +9,12 @@ from fim.engines import open_engine
 from fim.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
 
-def add_model_args(parser: argparse.ArgumentParser) -> None:
+def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--engine", default="local",
                        help="'local' (default: the model in this process) or a server URL")
-    group.add_argument("--model", default=DEFAULT_MODEL,
-                       help=f"hub id or local model directory (default {DEFAULT_MODEL})")
+    group.add_argument("--model", default=default_model,
+                       help=f"hub id or local model directory (default {default_model})")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     group.add_argument("--dtype", default="auto", choices=DTYPES,
                        help="precision (auto: bfloat16/float16 on GPU, float32 on CPU)")

@@ -1,4 +1,6 @@
-"""`codellama prompt FILE:LINE[:COL] --tokenizer PATH`: the exact prompt the model would get."""
+"""`codellama prompt FILE:LINE[:COL] --tokenizer PATH`: the exact prompt the model would get.
+
+With `--dialog DIALOG.json` it prints the Code Llama - Instruct prompt of a dialog instead."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.context import prompt_for_cursor
 from codellama_lsp.errors import UserError
 from codellama_lsp.source import cursor_offset, parse_location, read_source
+from fim.instruct import DialogError, build_instruct_prompt, parse_dialog
 from fim.local import DEFAULT_CONTEXT_WINDOW
 from fim.prompt import choose_format
 from fim.tokenizer import load_tokenizer
@@ -19,7 +22,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  description="Print the exact prompt (token ids and text) that "
                                  "the model would get for a cursor. For debugging and "
                                  "conformance tests.")
-    parser.add_argument("location", metavar="FILE:LINE[:COL]")
+    parser.add_argument("location", metavar="FILE:LINE[:COL]", nargs="?",
+                        help="the cursor (not with --dialog)")
+    parser.add_argument("--dialog", metavar="DIALOG.json",
+                        help='the Code Llama - Instruct prompt of a dialog instead: a JSON list '
+                        'of {"role": "system"|"user"|"assistant", "content": ...}')
     parser.add_argument("--tokenizer", required=True,
                         help="tokenizer.model, tokenizer.json, a model directory or a hub id")
     parser.add_argument("--spm", action="store_true", help="suffix-prefix-middle order")
@@ -32,6 +39,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dialog is not None:
+        if args.location is not None:
+            raise UserError("give either FILE:LINE[:COL] or --dialog, not both")
+        return run_dialog(args)
+    if args.location is None:
+        raise UserError("expected FILE:LINE[:COL] (or --dialog DIALOG.json)")
     location = parse_location(args.location)
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)
@@ -44,6 +57,29 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ids": prompt.ids, "text": prompt.text, "format": fmt.value},
                          ensure_ascii=False))
+    else:
+        print(prompt.text)
+        print(" ".join(map(str, prompt.ids)))
+    return 0
+
+
+def run_dialog(args: argparse.Namespace) -> int:
+    """Print the instruct prompt of the dialog in `args.dialog`."""
+    try:
+        with open(args.dialog, encoding="utf-8") as file:
+            data = json.load(file)
+    except FileNotFoundError:
+        raise UserError(f"{args.dialog}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{args.dialog}: cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{args.dialog}: not JSON ({exc})") from None
+    try:
+        prompt = build_instruct_prompt(load_tokenizer(args.tokenizer), parse_dialog(data))
+    except DialogError as exc:
+        raise UserError(f"{args.dialog}: {exc}") from None
+    if args.json:
+        print(json.dumps({"ids": prompt.ids, "text": prompt.text}, ensure_ascii=False))
     else:
         print(prompt.text)
         print(" ".join(map(str, prompt.ids)))

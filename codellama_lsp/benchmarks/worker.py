@@ -1,0 +1,155 @@
+"""`codellama bench worker`: throughput and latency of `codellama serve` for 1, 4 and 16
+concurrent clients, batching off (--max-batch 1) and on, on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def register(kinds: argparse._SubParsersAction) -> None:
+    parser = kinds.add_parser("worker", help="throughput and p50/p95 latency of codellama serve",
+                              description="Start `codellama serve` on a loopback port, batching "
+                              "off (--max-batch 1) then on, and drive it with 1, 4 and 16 "
+                              "concurrent clients. Each request generates exactly --max-tokens.")
+    parser.add_argument("--model", default=None,
+                        help="model directory (default: a tiny random model built for the run)")
+    parser.add_argument("--clients", default="1,4,16", help="concurrency levels (default 1,4,16)")
+    parser.add_argument("--max-batch", type=positive_int, default=16,
+                        help="--max-batch of the batching run (default 16)")
+    parser.add_argument("--max-tokens", type=positive_int, default=16)
+    parser.add_argument("--rounds", type=positive_int, default=6,
+                        help="requests per client at each level (default 6)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        levels = [int(n) for n in args.clients.split(",")]
+    except ValueError:
+        raise UserError(f"--clients must be numbers separated by commas, got {args.clients!r}")
+    if not levels or min(levels) < 1:
+        raise UserError("--clients must be positive")
+    with tempfile.TemporaryDirectory() as scratch:
+        model = args.model or str(_tiny_model(Path(scratch)))
+        rows = []
+        for max_batch in (1, args.max_batch):
+            with _Worker(model, max_batch) as url:
+                _drive(url, 4, 8, args.max_tokens)  # warm up
+                for clients in levels:
+                    rows.append({"max_batch": max_batch, "clients": clients,
+                                 **_drive(url, clients, clients * args.rounds, args.max_tokens)})
+    report = {"model": args.model or "tiny random model", "max_tokens": args.max_tokens,
+              "torch_threads": os.environ.get("OMP_NUM_THREADS", "1"),
+              "results": rows, "speedup": _speedups(rows, args.max_batch)}
+    print(json.dumps(report, indent=2) if args.json else _table(report))
+    return 0
+
+
+def _drive(url: str, clients: int, requests: int, max_tokens: int) -> dict:
+    """`requests` completions from `clients` threads; wall time and per-request latencies."""
+    import httpx
+
+    def one(i: int) -> float:
+        body = {"prompt": f"<PRE> def job_{i}(x):\n    return  <SUF>\n <MID>",
+                "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True,
+                "user": f"client-{i % clients}"}
+        started = time.perf_counter()
+        response = client.post(url + "/v1/completions", json=body)
+        response.raise_for_status()
+        return time.perf_counter() - started
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    with httpx.Client(timeout=300, limits=limits) as client, ThreadPoolExecutor(clients) as pool:
+        started = time.perf_counter()
+        latencies = sorted(pool.map(one, range(requests)))
+        wall = time.perf_counter() - started
+    return {"requests": requests, "seconds": round(wall, 3),
+            "requests_per_s": round(requests / wall, 2),
+            "tokens_per_s": round(requests * max_tokens / wall, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000, 1)}
+
+
+def _speedups(rows: list[dict], max_batch: int) -> dict:
+    """Throughput with batching over without, per concurrency level."""
+    off = {r["clients"]: r["tokens_per_s"] for r in rows if r["max_batch"] == 1}
+    on = {r["clients"]: r["tokens_per_s"] for r in rows if r["max_batch"] == max_batch}
+    return {str(c): round(on[c] / off[c], 2) for c in off if c in on and off[c]}
+
+
+def _table(report: dict) -> str:
+    lines = [f"codellama serve on loopback, {report['model']}, {report['max_tokens']} tokens "
+             f"per request, OMP_NUM_THREADS={report['torch_threads']}",
+             f"{'max-batch':>9} {'clients':>7} {'requests':>8} {'req/s':>7} {'tok/s':>8} "
+             f"{'p50 ms':>8} {'p95 ms':>8}"]
+    for r in report["results"]:
+        lines.append(f"{r['max_batch']:>9} {r['clients']:>7} {r['requests']:>8} "
+                     f"{r['requests_per_s']:>7} {r['tokens_per_s']:>8} {r['p50_ms']:>8} "
+                     f"{r['p95_ms']:>8}")
+    lines.append("throughput, batching on / off: " + ", ".join(
+        f"{clients} clients x{ratio}" for clients, ratio in report["speedup"].items()))
+    return "\n".join(lines)
+
+
+def _tiny_model(directory: Path) -> Path:
+    from fim.tiny import make_tiny_model
+
+    return make_tiny_model(directory / "tiny-model")
+
+
+class _Worker:
+    """`codellama serve` in a child process on a free loopback port."""
+
+    def __init__(self, model: str, max_batch: int) -> None:
+        self.model, self.max_batch = model, max_batch
+
+    def __enter__(self) -> str:
+        import httpx
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        # One torch thread unless told otherwise: on a small shared CPU, more threads spin
+        # against the HTTP thread and the figures measure contention, not batching.
+        env = {"OMP_NUM_THREADS": "1", **os.environ, "PYTHONPATH": str(ROOT),
+               "HF_HUB_OFFLINE": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "codellama_lsp", "serve", "--model", self.model, "--host",
+             "127.0.0.1", "--port", str(port), "--max-batch", str(self.max_batch),
+             "--max-queue", "1024"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise UserError(f"codellama serve failed: {self.process.stderr.read().decode()}")
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise UserError("codellama serve did not start within 300 s")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,49 @@
+"""Engines shared by model: where the instruct model is the completion model, one engine (one
+copy of the weights) serves both completions and edits."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from fim.engine import Engine
+from fim.engines import open_engine
+from fim.local import LoadOptions
+
+Opener = Callable[[str, LoadOptions], Engine]
+
+
+class EnginePool:
+    """Opens each (engine, load options) once, on first use, and hands out that engine after.
+
+    A model that fails to load is not remembered: the next call tries again (and raises again).
+    """
+
+    def __init__(self, opener: Opener = open_engine) -> None:
+        self._opener = opener
+        self._engines: dict[tuple[str, LoadOptions], Engine] = {}
+        self._loading: dict[tuple[str, LoadOptions], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: str, options: LoadOptions) -> Engine:
+        """The engine for `engine` ("local" or a URL) with `options`, opened if need be.
+
+        Callers of an engine already open are never held up by another model loading.
+        """
+        key = (engine, options)
+        with self._lock:
+            if key in self._engines:
+                return self._engines[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # concurrent first callers of one key wait for a single load
+            with self._lock:
+                if key in self._engines:
+                    return self._engines[key]
+            opened = self._opener(engine, options)
+            with self._lock:
+                self._engines[key] = opened
+            return opened
+
+    def loaded(self) -> list[tuple[str, LoadOptions]]:
+        with self._lock:
+            return list(self._engines)
