@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,10 +84,13 @@ def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return optional
 
 
+_ENGINE_URL = re.compile(r"^([a-z-]+\+)?https?://\S+$")
+
+
 def _engine(value: Any) -> str:
     value = _string(value)
-    if value != "local" and not value.startswith(("http://", "https://")):
-        raise ValueError("must be 'local' or an http(s):// URL")
+    if value != "local" and not _ENGINE_URL.match(value):
+        raise ValueError("must be 'local' or a server URL, [PROTOCOL+]http(s)://HOST:PORT")
     return value
 
 

@@ -10,6 +10,7 @@ def test_valid_values_are_taken_from_the_section_or_a_wrapping_object():
         "model": "/models/7b", "maxNewTokens": 32, "fimFormat": "SPM", "debounceMs": 0,
         "languages": ["python", "rust"], "engine": "http://127.0.0.1:8000",
         "device": "cuda:1", "invokedItems": 2, "invokedTemperature": 0.8}})
+    assert update_settings(Settings(), {"engine": "tgi+http://gpu:8080"}).errors == []
     assert update.errors == []
     s = update.settings
     assert (s.model, s.max_new_tokens, s.fim_format, s.debounce_ms) == ("/models/7b", 32, "spm", 0)
