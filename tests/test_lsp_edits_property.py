@@ -1,5 +1,6 @@
 """Property: after any sequence of incremental edits (emoji, CRLF, lone CR, several changes per
-notification), the server's copy of the document equals the client's."""
+notification, now and then the whole text), the server's copy of the document equals the
+client's."""
 
 from __future__ import annotations
 
@@ -71,9 +72,13 @@ def test_server_text_equals_client_text_after_every_edit(server, initial, data):
     for _ in range(data.draw(st.integers(1, 6), label="notifications")):
         changes = []
         for _ in range(data.draw(st.integers(1, 3), label="changes in one notification")):
+            new = data.draw(fragments, label="inserted")
+            if data.draw(st.integers(0, 9), label="whole document?") == 0:
+                changes.append(types.TextDocumentContentChangeWholeDocument(text=new))
+                text = new
+                continue
             offsets = valid_offsets(text)
             a, b = sorted(data.draw(st.sampled_from(offsets)) for _ in range(2))
-            new = data.draw(fragments, label="inserted")
             changes.append(types.TextDocumentContentChangePartial(
                 range=types.Range(utf16_position(text, a), utf16_position(text, b)), text=new))
             text = text[:a] + new + text[b:]
