@@ -64,9 +64,11 @@ class ModelLoader:
         """Begin loading with `load()` in a thread; the returned future gives the outcome."""
         engine_future: Future[Engine] = Future()
         outcome: Future[LoadOutcome] = Future()
+        previous = self._future
         self._future, self._description, self._error = engine_future, description, None
 
         def run() -> None:
+            _close(previous)  # before loading: two models at once may not fit
             started = time.perf_counter()
             try:
                 engine = load()
@@ -80,6 +82,8 @@ class ModelLoader:
                                                time.perf_counter() - started))
                 return
             engine_future.set_result(engine)
+            if self._future is not engine_future:
+                _close(engine_future)  # settings changed while it loaded: nobody will use it
             outcome.set_result(LoadOutcome(description, engine, None,
                                            time.perf_counter() - started))
 
@@ -101,3 +105,15 @@ class ModelLoader:
         if future.exception() is not None:
             return None
         return future.result()
+
+
+def _close(future: Future[Engine] | None) -> None:
+    """Release an engine that has been replaced (a remote engine's connection and thread)."""
+    if future is None or not future.done() or future.exception() is not None:
+        return
+    close = getattr(future.result(), "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception as exc:  # noqa: BLE001 - a failed close must not stop the new load
+            log.warning("closing the previous engine failed: %s", exc)
