@@ -1,0 +1,234 @@
+"""Clean-up of a model's answer before a user sees it: each rule a small pure function.
+
+Code Llama often runs past the hole and repeats the code after the cursor; a suggestion that
+duplicates the next lines or closes a bracket twice is worse than none. `clean` applies the
+rules in order:
+
+1. one line (mode `line`) stops at the first newline;
+2. a block (mode `block`) drops the lines from where they repeat the suffix's next lines, then
+   stops where the enclosing scope ends (by the tree where there is one, else by indentation);
+3. the part that overlaps the rest of the cursor's line is not inserted twice;
+4. repetitive lines and blocks at the end are kept once;
+5. trailing whitespace is trimmed; an empty result is no result (None).
+
+All text here has LF line ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from codellama_lsp.policy import Mode
+from codellama_lsp.syntax import BODY_TYPES, ParsedDocument
+from fim.prompt import to_lf
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = set(_OPENERS.values())
+_PUNCTUATION = set(")]}\"'`;,:")
+SUFFIX_LINES_TO_MATCH = 3
+
+
+@dataclass(frozen=True)
+class CleanupContext:
+    mode: Mode
+    prefix: str  # the document's text before the cursor (LF)
+    suffix: str  # the document's text after the cursor (LF)
+    # Where the enclosing scope ends in a completion (index into it), by the tree; None: the
+    # tree cannot tell (no tree, a parse error) and indentation decides.
+    scope_end: Callable[[str], int | None] | None = None
+
+
+def clean(text: str, context: CleanupContext) -> str | None:
+    """What to show for the model's answer `text`, or None for nothing."""
+    text = to_lf(text)
+    if context.mode is Mode.NONE:
+        return None
+    if context.mode is Mode.LINE:
+        text = stop_at_newline(text)
+    else:
+        text = drop_suffix_repeats(text, context.prefix, context.suffix)
+        text = limit_to_scope(text, context)
+    text = drop_line_overlap(text, rest_of_line(context.suffix))
+    text = drop_repetition(text)
+    text = trim_trailing_whitespace(text)
+    return text or None
+
+
+def rest_of_line(suffix: str) -> str:
+    """The text right of the cursor on its line."""
+    return suffix.split("\n", 1)[0]
+
+
+def line_before(prefix: str) -> str:
+    """The text left of the cursor on its line."""
+    return prefix[prefix.rfind("\n") + 1:]
+
+
+def stop_at_newline(text: str) -> str:
+    """A one-line suggestion ends at its first newline."""
+    return text.split("\n", 1)[0]
+
+
+def drop_suffix_repeats(text: str, prefix: str, suffix: str,
+                        lines_to_match: int = SUFFIX_LINES_TO_MATCH) -> str:
+    """Cut the completion where its lines start repeating the lines after the cursor's line.
+
+    A line repeats when it equals (trailing whitespace aside, indentation included) the next
+    non-blank line of the suffix, and so do the following ones, up to `lines_to_match` of them.
+    """
+    targets = [line.rstrip() for line in suffix.split("\n")[1:] if line.strip()][:lines_to_match]
+    if not targets:
+        return text
+    lines = text.split("\n")
+    full = [line_before(prefix) + lines[0], *lines[1:]]  # the first line starts at the cursor
+    nonblank = [i for i, line in enumerate(full) if line.strip()]
+    for position, i in enumerate(nonblank):
+        ahead = [full[j].rstrip() for j in nonblank[position:position + len(targets)]]
+        if ahead == targets[:len(ahead)]:
+            return "\n".join(lines[:i])
+    return text
+
+
+def limit_to_scope(text: str, context: CleanupContext) -> str:
+    """A block stops where the scope around the cursor ends: by the tree, else indentation."""
+    cut = context.scope_end(text) if context.scope_end is not None else None
+    if cut is not None:
+        return text[:cut]
+    return limit_by_indentation(text, line_before(context.prefix))
+
+
+def limit_by_indentation(text: str, before: str) -> str:
+    """Stop at the first line indented less than the block the cursor is in.
+
+    On an empty line the block's indentation is the cursor's (plus the completion's own leading
+    whitespace); at the end of a line that opens a block, lines must be indented deeper than
+    that line, and a closing line (`}`, `end`, `)`) at its indentation is kept and ends it.
+    """
+    lines = text.split("\n")
+    if not before.strip():
+        base = _width(before + lines[0]) if lines[0].strip() else _width(before)
+        for i, line in enumerate(lines[1:], start=1):
+            if line.strip() and _width(line) < base:
+                return "\n".join(lines[:i])
+        return text
+    base = _width(before)
+    for i, line in enumerate(lines[1:], start=1):
+        if not line.strip() or _width(line) > base:
+            continue
+        if _is_closing_line(line):
+            return "\n".join(lines[:i + 1])
+        return "\n".join(lines[:i])
+    return text
+
+
+def drop_line_overlap(text: str, rest: str) -> str:
+    """Don't insert twice what already follows the cursor on its line.
+
+    When the completion ends with the rest of the line (`)`, `):`, ` + 1`), or with the start of
+    it made of closing punctuation only (`)` before `):`), that ending is removed, provided the
+    brackets it would remove are ones the completion did not open itself.
+    """
+    rest = rest.strip()
+    body = text.rstrip()
+    if not rest or not body:
+        return text
+    for size in range(len(rest), 0, -1):
+        piece = rest[:size]
+        if not body.endswith(piece):
+            continue
+        if size < len(rest) and not set(piece) <= _PUNCTUATION:
+            continue
+        closers = _unmatched_closers(piece)
+        if closers and _unmatched_closers(body) < closers:
+            continue
+        return body[:-size].rstrip()
+    return text
+
+
+def drop_repetition(text: str, max_period: int = 8) -> str:
+    """Keep once a line repeated 3+ times, or a block of 2+ lines repeated 2+ times, at the end
+    (the loop a model falls into when it has nothing left to say)."""
+    lines = text.split("\n")
+    best = len(lines)
+    for period in range(1, max_period + 1):
+        unit = lines[len(lines) - period:]
+        if len(unit) < period or sum(1 for line in unit if line.strip()) < min(period, 2):
+            continue
+        copies = 1
+        while lines[len(lines) - period * (copies + 1):len(lines) - period * copies] == unit:
+            copies += 1
+        needed = 3 if period == 1 else 2
+        if copies >= needed:
+            best = min(best, len(lines) - period * (copies - 1))
+    return "\n".join(lines[:best])
+
+
+def trim_trailing_whitespace(text: str) -> str:
+    """No trailing whitespace on any line, nor blank lines at the end."""
+    return "\n".join(line.rstrip() for line in text.split("\n")).rstrip()
+
+
+def _width(line: str) -> int:
+    """Indentation width, a tab counted as 8 columns' worth of indentation."""
+    stripped = line.lstrip(" \t")
+    indent = line[: len(line) - len(stripped)]
+    return indent.count(" ") + 8 * indent.count("\t")
+
+
+def _is_closing_line(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and (stripped[0] in _CLOSERS or stripped in {"end", "fi", "done",
+                                                                       "esac"})
+
+
+def _unmatched_closers(text: str) -> int:
+    """Closing brackets in `text` that close nothing opened in `text`."""
+    depth, unmatched = 0, 0
+    for char in text:
+        if char in _OPENERS:
+            depth += 1
+        elif char in _CLOSERS:
+            if depth:
+                depth -= 1
+            else:
+                unmatched += 1
+    return unmatched
+
+
+def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> int | None:
+    """Where the scope around the cursor ends in `completion`, by the document's tree with the
+    completion inserted (parsed incrementally from a copy); None when the tree cannot tell.
+
+    The scope is the innermost body (block, class body, ...) holding the completion's first
+    non-blank character. If it ends inside the completion, the completion stops there; a closing
+    bracket of that scope which the text after the cursor already has is left out.
+    """
+    newline = "\r\n" if "\r\n" in document.text else "\n"
+    inserted = completion.replace("\n", newline) if newline != "\n" else completion
+    parsed = document.tree_with_insertion(offset, inserted)
+    if parsed is None:
+        return None
+    tree, data = parsed
+    start = document.byte_offset(offset)
+    lead = len(inserted) - len(inserted.lstrip())
+    first = start + len(inserted[:lead].encode("utf-8", errors="surrogatepass"))
+    end_of_completion = start + len(inserted.encode("utf-8", errors="surrogatepass"))
+    node = tree.root_node.descendant_for_byte_range(first, first)
+    while node is not None and not (node.type in BODY_TYPES and node.start_byte <= first
+                                    < node.end_byte):
+        node = node.parent
+    if node is None or node.has_error:
+        return None
+    end = node.end_byte
+    if end >= end_of_completion:
+        return len(completion)
+    if end <= start:
+        return None
+    last = node.children[-1] if node.child_count else None
+    if last is not None and not last.is_named and last.start_byte >= start:
+        closer = data[last.start_byte:last.end_byte].decode("utf-8", errors="replace")
+        if document.text[offset:].lstrip().startswith(closer):
+            end = last.start_byte
+    cut = data[start:end].decode("utf-8", errors="replace")
+    return len(cut) - cut.count("\r") if newline != "\n" else len(cut)
