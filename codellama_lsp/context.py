@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from codellama_lsp.linetokens import line_tokenizer
 from codellama_lsp.snippets import Snippet, SnippetSource, render
 from codellama_lsp.syntax import ParsedDocument
 from fim.budget import Window, fit_window, line_counter
@@ -47,6 +48,7 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
                     snippets: SnippetSource | None = None) -> DocumentPrompt:
     """The prompt for a cursor in a document: cross-file snippets as comments (at most a quarter
     of the budget), then as much of the text around the cursor as fits."""
+    tokenizer = line_tokenizer(tokenizer)  # same ids, each line encoded once
     text = document.text
     prefix, suffix = to_lf(text[:offset]), to_lf(text[offset:])
     if fmt is FimFormat.L2R:

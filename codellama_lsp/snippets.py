@@ -81,6 +81,7 @@ class SnippetSource:
         self._indexes: dict[str, _FileIndex] = {}
         self._workspace: list[Path] | None = None
         self._by_name: dict[str, list[Definition]] | None = None
+        self._relative: dict[str, str] = {}
         self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
 
     # The editor's side: open documents and their edits.
@@ -156,12 +157,16 @@ class SnippetSource:
 
     def relative(self, path: str) -> str:
         """`path` relative to the workspace root where it lies under it."""
-        if self.root is not None:
-            try:
-                return Path(path).resolve().relative_to(self.root).as_posix()
-            except (ValueError, OSError):
-                pass
-        return Path(path).name if path.startswith("/") else path
+        known = self._relative.get(path)
+        if known is None:
+            known = Path(path).name if path.startswith("/") else path
+            if self.root is not None:
+                try:
+                    known = Path(path).resolve().relative_to(self.root).as_posix()
+                except (ValueError, OSError):
+                    pass
+            self._relative[path] = known
+        return known
 
     def _recent(self, document: ParsedDocument,
                 exclude: Callable[[Snippet], bool]) -> list[Snippet]:
