@@ -27,6 +27,8 @@ _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = set(_OPENERS.values())
 _PUNCTUATION = set(")]}\"'`;,:")
 SUFFIX_LINES_TO_MATCH = 3
+# Go's statement list sits inside the braces of its block: the block is the scope.
+_SCOPES = BODY_TYPES - {"statement_list"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def clean(text: str, context: CleanupContext) -> str | None:
         text = drop_suffix_repeats(text, context.prefix, context.suffix)
         text = limit_to_scope(text, context)
     text = drop_line_overlap(text, rest_of_line(context.suffix))
-    text = drop_repetition(text)
+    text = drop_repetition(text, line_before(context.prefix))
     text = trim_trailing_whitespace(text)
     return text or None
 
@@ -146,10 +148,12 @@ def drop_line_overlap(text: str, rest: str) -> str:
     return text
 
 
-def drop_repetition(text: str, max_period: int = 8) -> str:
+def drop_repetition(text: str, before: str = "", max_period: int = 8) -> str:
     """Keep once a line repeated 3+ times, or a block of 2+ lines repeated 2+ times, at the end
-    (the loop a model falls into when it has nothing left to say)."""
+    (the loop a model falls into when it has nothing left to say). `before`: the cursor line's
+    text left of the cursor, which the first line continues."""
     lines = text.split("\n")
+    lines[0] = before + lines[0]
     best = len(lines)
     for period in range(1, max_period + 1):
         unit = lines[len(lines) - period:]
@@ -161,7 +165,7 @@ def drop_repetition(text: str, max_period: int = 8) -> str:
         needed = 3 if period == 1 else 2
         if copies >= needed:
             best = min(best, len(lines) - period * (copies - 1))
-    return "\n".join(lines[:best])
+    return "\n".join(lines[:best])[len(before):]
 
 
 def trim_trailing_whitespace(text: str) -> str:
@@ -215,7 +219,7 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     first = start + len(inserted[:lead].encode("utf-8", errors="surrogatepass"))
     end_of_completion = start + len(inserted.encode("utf-8", errors="surrogatepass"))
     node = tree.root_node.descendant_for_byte_range(first, first)
-    while node is not None and not (node.type in BODY_TYPES and node.start_byte <= first
+    while node is not None and not (node.type in _SCOPES and node.start_byte <= first
                                     < node.end_byte):
         node = node.parent
     if node is None or node.has_error:
@@ -228,7 +232,24 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     last = node.children[-1] if node.child_count else None
     if last is not None and not last.is_named and last.start_byte >= start:
         closer = data[last.start_byte:last.end_byte].decode("utf-8", errors="replace")
-        if document.text[offset:].lstrip().startswith(closer):
+        if _scope_closed(document, offset, closer):
             end = last.start_byte
     cut = data[start:end].decode("utf-8", errors="replace")
     return len(cut) - cut.count("\r") if newline != "\n" else len(cut)
+
+
+def _scope_closed(document: ParsedDocument, offset: int, closer: str) -> bool:
+    """Whether the document already closes the body around the cursor with `closer`."""
+    if document.text[offset:].lstrip().startswith(closer):
+        return True
+    if document.tree is None:
+        return False
+    at = document.byte_offset(offset)
+    node = document.tree.root_node.descendant_for_byte_range(at, at)
+    while node is not None and not (node.type in _SCOPES and node.start_byte < at
+                                    < node.end_byte):
+        node = node.parent
+    if node is None or not node.child_count:
+        return False
+    last = node.children[-1]
+    return not last.is_named and not last.is_missing and last.type == closer
