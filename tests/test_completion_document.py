@@ -88,7 +88,7 @@ def test_a_ten_megabyte_document_completes_without_syntax(tiny_engine):
     document = ParsedDocument(text, "python")
     assert document.tree is None
     engine = ScriptedEngine(tiny_engine.tokenizer, "1)\nmore = 2")
-    offset = text.index("compute(77777)") + len("compute(")
+    offset = text.index("compute(77777)") + len("compute(77777")
     result = complete_in_document(engine, document, offset, CompletionOptions(max_new_tokens=16),
                                   snippets=SnippetSource(None))
     assert result.text == "1"  # the `)` after the cursor is not inserted twice
