@@ -90,7 +90,7 @@ def measure(tokenizer: Tokenizer, path: Path, text: str, args: argparse.Namespac
             chosen.append(len(built.snippets))
     edit_ms = _edit_times(document, offsets[:50])
     return {
-        "file": str(path), "lines": text.count("\n") + 1,
+        "file": str(path), "lines": len(text.splitlines()),
         "language": document.language.name if document.language else None,
         "format": fmt.value, "tokenizer": tokenizer.source, "positions": len(offsets),
         "first_parse_ms": round(parse_ms, 2), "index_ms": round(index_ms, 2),
