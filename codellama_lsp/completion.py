@@ -57,7 +57,9 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
                          snippets: SnippetSource | None = None) -> Completion | None:
     """Complete at character `offset` of `document`: the policy decides whether and how much
     (None: no suggestion here), the prompt carries cross-file `snippets` (None: none), and the
-    answer is cleaned up. An empty cleaned answer is None too."""
+    answer is cleaned up. An empty cleaned answer is None too. The document may be edited
+    meanwhile (from another thread): the completion works on a snapshot taken first."""
+    document = document.snapshot()
     text = document.text
     if not 0 <= offset <= len(text):
         raise UserError(f"cursor offset {offset} is outside the document "

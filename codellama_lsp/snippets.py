@@ -16,6 +16,7 @@ Each is rendered as a comment block in the current file's comment syntax whose f
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -82,26 +83,32 @@ class SnippetSource:
         self._workspace: list[Path] | None = None
         self._by_name: dict[str, list[Definition]] | None = None
         self._relative: dict[str, str] = {}
+        # The editor's thread changes documents and edits while a completion reads them.
+        self._lock = threading.Lock()
         self._edits: deque[tuple[str, int]] = deque(maxlen=RECENT_EDITS)
 
     # The editor's side: open documents and their edits.
     def set_document(self, path: str, text: str) -> None:
-        self._documents[path] = text
+        with self._lock:
+            self._documents[path] = text
 
     def close_document(self, path: str) -> None:
-        self._documents.pop(path, None)
+        with self._lock:
+            self._documents.pop(path, None)
 
     def record_edit(self, path: str, offset: int, text: str | None = None) -> None:
         """Remember that the document at `path` was edited at character `offset`."""
-        if text is not None:
-            self._documents[path] = text
-        source = self._documents.get(path)
-        if source is None:
-            return
-        line = source.count("\n", 0, min(offset, len(source)))
-        self._edits = deque(((p, n) for p, n in self._edits if not (p == path
-                             and abs(n - line) <= RECENT_EDIT_CONTEXT)), maxlen=RECENT_EDITS)
-        self._edits.append((path, line))
+        with self._lock:
+            if text is not None:
+                self._documents[path] = text
+            source = self._documents.get(path)
+            if source is None:
+                return
+            line = source.count("\n", 0, min(offset, len(source)))
+            # One entry per region: an edit near a remembered one replaces it.
+            kept = [(p, n) for p, n in self._edits
+                    if not (p == path and abs(n - line) <= RECENT_EDIT_CONTEXT)]
+            self._edits = deque(kept + [(path, line)], maxlen=RECENT_EDITS)
 
     def invalidate(self, path: str | None = None) -> None:
         """Forget the index of a file changed on disk (all files when `path` is None)."""
@@ -130,7 +137,9 @@ class SnippetSource:
         index = self._index_document(current, document)
         if index is not None:
             sources.append(index.definitions)
-        for path, text in self._documents.items():
+        with self._lock:
+            documents = list(self._documents.items())
+        for path, text in documents:
             if path != current:
                 other = self._index_text(path, text)
                 if other is not None:
@@ -138,7 +147,7 @@ class SnippetSource:
         sources.append(self._workspace_definitions(document.path))
         found: list[tuple[float, int, Snippet]] = []
         seen: set[tuple[str, int]] = set()
-        open_paths = set(self._documents) | {current}
+        open_paths = {path for path, _ in documents} | {current}
         for rank, definitions in enumerate(sources):
             for name, weight in wanted.items():
                 for definition in definitions.get(name, ()):
@@ -171,8 +180,10 @@ class SnippetSource:
     def _recent(self, document: ParsedDocument,
                 exclude: Callable[[Snippet], bool]) -> list[Snippet]:
         found = []
-        for path, line in reversed(self._edits):
-            text = document.text if path == document.path else self._documents.get(path)
+        with self._lock:
+            edits, documents = list(self._edits), dict(self._documents)
+        for path, line in reversed(edits):
+            text = document.text if path == document.path else documents.get(path)
             if text is None:
                 continue
             lines = text.split("\n")
@@ -213,12 +224,12 @@ class SnippetSource:
 
     def _index_document(self, path: str, document: ParsedDocument) -> _FileIndex | None:
         index = self._indexes.get(path)
-        if index is not None and (index.stamp is document.tree or
+        if index is not None and (index.stamp is document.text or
                                   time.monotonic() - index.at < CURRENT_REINDEX_S):
             return index
         if document.tree is None or document.language is None:
             return None
-        index = _FileIndex(document.tree, _definitions(document, path), time.monotonic())
+        index = _FileIndex(document.text, _definitions(document, path), time.monotonic())
         self._indexes[path] = index
         return index
 

@@ -49,6 +49,17 @@ class ParsedDocument:
     def text(self) -> str:
         return self._text
 
+    def snapshot(self) -> "ParsedDocument":
+        """A copy that later edits of this document do not change (a completion running in
+        another thread works on one), sharing nothing mutable with it; no parse."""
+        copy = object.__new__(ParsedDocument)
+        copy.language, copy.path, copy._text = self.language, self.path, self._text
+        copy.parser = Parser(languages.grammar(self.language)) if self.language else None
+        copy.tree = self.tree.copy() if self.tree is not None else None
+        copy.last_parse = self.last_parse
+        copy._is_ascii, copy._bytes = self._is_ascii, self._bytes
+        return copy
+
     def apply_edit(self, start: int, end: int, new_text: str) -> None:
         """Replace text[start:end] with `new_text` and re-parse from the old tree."""
         text = self._text
