@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from tree_sitter import Node
+
 from codellama_lsp.policy import Mode
 from codellama_lsp.syntax import BODY_TYPES, ParsedDocument
 from fim.prompt import to_lf
@@ -204,9 +206,11 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     """Where the scope around the cursor ends in `completion`, by the document's tree with the
     completion inserted (parsed incrementally from a copy); None when the tree cannot tell.
 
-    The scope is the innermost body (block, class body, ...) holding the completion's first
-    non-blank character. If it ends inside the completion, the completion stops there; a closing
-    bracket of that scope which the text after the cursor already has is left out.
+    The scope is what the cursor's line opens with a `{` or `[` just left of the cursor (a
+    body, an object, an array), else the innermost body (block, class body, ...) holding the
+    completion's first non-blank character. If it ends inside the completion, the completion
+    stops there: without the closing bracket when the document already closes that scope, else
+    with it and the punctuation that follows it on its line (`};`, `},`).
     """
     newline = "\r\n" if "\r\n" in document.text else "\n"
     inserted = completion.replace("\n", newline) if newline != "\n" else completion
@@ -218,10 +222,10 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     lead = len(inserted) - len(inserted.lstrip())
     first = start + len(inserted[:lead].encode("utf-8", errors="surrogatepass"))
     end_of_completion = start + len(inserted.encode("utf-8", errors="surrogatepass"))
-    node = tree.root_node.descendant_for_byte_range(first, first)
-    while node is not None and not (node.type in _SCOPES and node.start_byte <= first
-                                    < node.end_byte):
-        node = node.parent
+    opener = _opener_before(document, offset)
+    node = _opened_node(tree.root_node, opener) if opener is not None else None
+    if node is None:
+        node = _innermost(tree.root_node, first, _SCOPES)
     if node is None or node.has_error:
         return None
     end = node.end_byte
@@ -230,26 +234,84 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     if end <= start:
         return None
     last = node.children[-1] if node.child_count else None
+    closed = False
     if last is not None and not last.is_named and last.start_byte >= start:
         closer = data[last.start_byte:last.end_byte].decode("utf-8", errors="replace")
-        if _scope_closed(document, offset, closer):
-            end = last.start_byte
+        if _already_closed(document, offset, opener, closer):
+            end, closed = last.start_byte, True
     cut = data[start:end].decode("utf-8", errors="replace")
-    return len(cut) - cut.count("\r") if newline != "\n" else len(cut)
+    cut = len(cut) - cut.count("\r") if newline != "\n" else len(cut)
+    if not closed:
+        line_rest = completion[cut:].split("\n", 1)[0]
+        if line_rest.strip() and set(line_rest.strip()) <= set(";,)]}"):
+            cut += len(line_rest.rstrip())
+    return cut
 
 
-def _scope_closed(document: ParsedDocument, offset: int, closer: str) -> bool:
-    """Whether the document already closes the body around the cursor with `closer`."""
-    if document.text[offset:].lstrip().startswith(closer):
-        return True
-    if document.tree is None:
-        return False
-    at = document.byte_offset(offset)
-    node = document.tree.root_node.descendant_for_byte_range(at, at)
-    while node is not None and not (node.type in _SCOPES and node.start_byte < at
+def _opener_before(document: ParsedDocument, offset: int) -> int | None:
+    """Byte offset of a `{` or `[` that ends the cursor's line left of the cursor."""
+    text = document.text
+    line_start = text.rfind("\n", 0, offset) + 1
+    before = text[line_start:offset].rstrip()
+    if not before or before[-1] not in "{[":
+        return None
+    return document.byte_offset(line_start + len(before) - 1)
+
+
+def _opened_node(root: Node, opener: int) -> Node | None:
+    """The node that the bracket at byte `opener` starts (its first child)."""
+    token = root.descendant_for_byte_range(opener, opener + 1)
+    if token is None or token.type not in ("{", "[") or token.parent is None:
+        return None
+    parent = token.parent
+    return parent if parent.children[0].start_byte == opener else None
+
+
+def _innermost(root: Node, at: int, types: frozenset[str]) -> Node | None:
+    """The smallest node of one of `types` whose range holds byte `at`."""
+    node = root.descendant_for_byte_range(at, at)
+    while node is not None and not (node.type in types and node.start_byte <= at
                                     < node.end_byte):
         node = node.parent
+    return node
+
+
+def _already_closed(document: ParsedDocument, offset: int, opener: int | None,
+                    closer: str) -> bool:
+    """Whether the document already closes the scope around the cursor with `closer`.
+
+    A closer on a later line counts only at the indentation of the line that opened the scope:
+    right after typing `{`, the next `}` down may well be the enclosing scope's.
+    """
+    text = document.text
+    root = document.tree.root_node if document.tree is not None else None
+    node = None
+    if root is not None and opener is not None:
+        node = _opened_node(root, opener)
+    elif root is not None:
+        at = document.byte_offset(offset)
+        node = _innermost(root, max(at - 1, 0), _SCOPES)
+        if node is not None and not node.start_byte < at < node.end_byte:
+            node = None
+    if opener is not None or node is None:
+        indent = _indentation(text, offset)
+    else:
+        indent = _indentation(text, document.char_offset(node.start_byte))
+    after = text[offset:]
+    found = offset + len(after) - len(after.lstrip())
+    if after.lstrip().startswith(closer) and (
+            "\n" not in text[offset:found] or _indentation(text, found) == indent):
+        return True
     if node is None or not node.child_count:
         return False
     last = node.children[-1]
-    return not last.is_named and not last.is_missing and last.type == closer
+    return (not last.is_named and not last.is_missing and last.type == closer
+            and _indentation(text, document.char_offset(last.start_byte)) == indent)
+
+
+def _indentation(text: str, position: int) -> str:
+    """The leading whitespace of the line holding `position`."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", line_start)
+    line = text[line_start:len(text) if line_end < 0 else line_end]
+    return line[: len(line) - len(line.lstrip())]

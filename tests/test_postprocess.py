@@ -42,6 +42,13 @@ GOLDEN = {
          "int b = a + 1;\n  }\n\n  int other() {\n    return 2;\n  }\n", "int b = a + 1;"),
         ("go", "package a\n\nfunc f(a int) {\n\t█\n\tlog(a)\n}\n",
          "b := a + 1\n}\n\nfunc other() int {\n\treturn 2\n}\n", "b := a + 1"),
+        # the closing brace the document already has (same indentation) is not repeated
+        ("typescript", "function f(a: number) {█\n}\n",
+         "\n  return a * 2;\n}\n\nfunction g() {}\n", "\n  return a * 2;"),
+        ("java", "class A {\n  int f(int a) {█\n  }\n}\n",
+         "\n    return a * 2;\n  }\n\n  int g() { return 1; }\n", "\n    return a * 2;"),
+        ("go", "package a\n\nfunc f(a int) int {█\n}\n",
+         "\n\treturn a * 2\n}\n\nfunc g() {}\n", "\n\treturn a * 2"),
     ],
     # ... and where the body a line opened ends (its closer kept when the document lacks one).
     "block_after_opener_keeps_its_own_body": [
@@ -53,6 +60,17 @@ GOLDEN = {
          "\n    return a * 2;\n  }"),
         ("go", "package a\n\nfunc f(a int) int {█", "\n\treturn a * 2\n}\n\nvar x = f(2)\n",
          "\n\treturn a * 2\n}"),
+    ],
+    # A literal the line opens (`= {`, `= [`) ends where it closes, with the `;`/`,` after it.
+    "block_in_an_opened_literal_stops_at_its_end": [
+        ("python", "CONFIG = {\n    █\n}\n", "'port': 80,\n}\n\ndef other():\n    pass\n",
+         "'port': 80,"),
+        ("typescript", "const config = {█\n", "\n  port: 80,\n};\n\nfunction other() {}\n",
+         "\n  port: 80,\n};"),
+        ("java", "class A {\n  void f() {\n    int[] xs = {█\n  }\n}\n",
+         "\n      1, 2,\n    };\n    int y = 3;\n", "\n      1, 2,\n    };"),
+        ("go", "package a\n\nvar cfg = Config{█\n", "\n\tPort: 80,\n}\n\nfunc other() {}\n",
+         "\n\tPort: 80,\n}"),
     ],
     # Lines that repeat the suffix's next lines are dropped.
     "suffix_repeats_are_dropped": [
@@ -188,3 +206,29 @@ def test_trim_and_crlf_answer():
     assert pp.trim_trailing_whitespace("a  \nb\t\n\n") == "a\nb"
     context = pp.CleanupContext(Mode.LINE, "x = ", "\n")
     assert pp.clean("1\r\ny = 2", context) == "1"
+
+
+@pytest.mark.parametrize("language, source, completion, kept", [
+    # a body the document closes at the opener's indentation: its `}` is left out
+    ("typescript", "function f(a: number) {█\n}\n", "\n  return a;\n}\n\nfunction g() {}\n",
+     "\n  return a;\n"),
+    # a `}` further down at another indentation belongs to an outer scope: the literal's is kept
+    ("java", "class A {\n  void f() {\n    int[] xs = {█\n  }\n}\n", "1, 2};\n    g();\n",
+     "1, 2};"),
+    ("go", "package a\n\nfunc f() {\n\tx := 1\n\t█\n}\n", "g()\n}\n\nfunc h() {}\n", "g()\n"),
+    ("python", "def f(a):\n    █\n\nx = 1\n", "b = a\n    return b\nprint(b)\n",
+     "b = a\n    return b"),
+    # the scope runs past the completion: nothing to cut
+    ("python", "def f(a):\n    █\n", "b = a\n    return b", "b = a\n    return b"),
+])
+def test_tree_scope_end(language, source, completion, kept):
+    text, offset = split_cursor(source)
+    document = ParsedDocument(text, language)
+    cut = pp.tree_scope_end(document, offset, completion)
+    assert completion[:cut] == kept
+
+
+def test_tree_scope_end_defers_to_indentation_without_a_tree_or_with_errors():
+    assert pp.tree_scope_end(ParsedDocument("a\n", "notes.txt"), 2, "b\nc") is None
+    text = "def f(a):\n    \n"
+    assert pp.tree_scope_end(ParsedDocument(text, "python"), 14, "x = (((\ny = 2") is None
