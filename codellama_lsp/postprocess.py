@@ -102,23 +102,25 @@ def limit_to_scope(text: str, context: CleanupContext) -> str:
     return limit_by_indentation(text, line_before(context.prefix))
 
 
-def limit_by_indentation(text: str, before: str) -> str:
+def limit_by_indentation(text: str, before: str,
+                         ends: Callable[[int, str], bool] = lambda number, line: True) -> str:
     """Stop at the first line indented less than the block the cursor is in.
 
     On an empty line the block's indentation is the cursor's (plus the completion's own leading
     whitespace); at the end of a line that opens a block, lines must be indented deeper than
     that line, and a closing line (`}`, `end`, `)`) at its indentation is kept and ends it.
+    Only lines for which `ends(line_number, line)` is true can end the block.
     """
     lines = text.split("\n")
     if not before.strip():
         base = _width(before + lines[0]) if lines[0].strip() else _width(before)
         for i, line in enumerate(lines[1:], start=1):
-            if line.strip() and _width(line) < base:
+            if line.strip() and _width(line) < base and ends(i, line):
                 return "\n".join(lines[:i])
         return text
     base = _width(before)
     for i, line in enumerate(lines[1:], start=1):
-        if not line.strip() or _width(line) > base:
+        if not line.strip() or _width(line) > base or not ends(i, line):
             continue
         if _is_closing_line(line):
             return "\n".join(lines[:i + 1])
@@ -210,7 +212,8 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     body, an object, an array), else the innermost body (block, class body, ...) holding the
     completion's first non-blank character. If it ends inside the completion, the completion
     stops there: without the closing bracket when the document already closes that scope, else
-    with it and the punctuation that follows it on its line (`};`, `},`).
+    with it and the punctuation that follows it on its line (`};`, `},`). In Python a comment
+    dedented below the block ends it too (tree-sitter keeps such comments inside the block).
     """
     newline = "\r\n" if "\r\n" in document.text else "\n"
     inserted = completion.replace("\n", newline) if newline != "\n" else completion
@@ -218,6 +221,28 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     if parsed is None:
         return None
     tree, data = parsed
+    start = document.byte_offset(offset)
+    cut = _tree_cut(document, offset, completion, tree, data, inserted)
+    if cut is None or document.language is None or document.language.name != "python":
+        return cut
+
+    line_starts = [0]
+    for line in completion[:cut].split("\n"):
+        line_starts.append(line_starts[-1] + len(line) + 1)
+
+    def is_comment(number: int, line: str) -> bool:
+        index = line_starts[number] + len(line) - len(line.lstrip())
+        index += completion.count("\n", 0, index) if newline != "\n" else 0  # the CRs
+        at = start + len(inserted[:index].encode("utf-8", errors="surrogatepass"))
+        node = tree.root_node.descendant_for_byte_range(at, at + 1)
+        return node is not None and node.type == "comment"
+
+    before = document.text[document.text.rfind("\n", 0, offset) + 1:offset]
+    return min(cut, len(limit_by_indentation(completion[:cut], before, ends=is_comment)))
+
+
+def _tree_cut(document: ParsedDocument, offset: int, completion: str, tree, data: bytes,
+              inserted: str) -> int | None:
     start = document.byte_offset(offset)
     lead = len(inserted) - len(inserted.lstrip())
     first = start + len(inserted[:lead].encode("utf-8", errors="surrogatepass"))
@@ -228,7 +253,7 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
         node = _innermost(tree.root_node, first, _SCOPES)
     if node is None or node.has_error:
         return None
-    end = node.end_byte
+    end = _end_of_body(node)
     if end >= end_of_completion:
         return len(completion)
     if end <= start:
@@ -240,12 +265,22 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
         if _already_closed(document, offset, opener, closer):
             end, closed = last.start_byte, True
     cut = data[start:end].decode("utf-8", errors="replace")
-    cut = len(cut) - cut.count("\r") if newline != "\n" else len(cut)
+    cut = len(cut) - cut.count("\r") if "\r" in inserted else len(cut)
     if not closed:
         line_rest = completion[cut:].split("\n", 1)[0]
         if line_rest.strip() and set(line_rest.strip()) <= set(";,)]}"):
             cut += len(line_rest.rstrip())
     return cut
+
+
+def _end_of_body(node: Node) -> int:
+    """Where a scope ends; a body without a closing bracket (Python's) ends with its last
+    statement, not with comments after it, which tree-sitter keeps in it even when dedented."""
+    children = node.named_children
+    if not children or not node.children[-1].is_named:
+        return node.end_byte
+    code = [child for child in children if "comment" not in child.type]
+    return code[-1].end_byte if code else node.end_byte
 
 
 def _opener_before(document: ParsedDocument, offset: int) -> int | None:

@@ -56,6 +56,18 @@ def test_a_clean_up_that_does_nothing_fails_the_eval(monkeypatch):
     assert report["total"]["block"]["rate"] < 0.5
 
 
+def test_scope_run_on_measures_the_scope_rule(monkeypatch):
+    """A model that skips the rest of the body: only the scope rule can cut it there."""
+    import codellama_lsp.postprocess as pp
+
+    files = [DATA / "router.js", DATA / "queue.go", STDLIB / "textwrap.py"]
+    report = evaluate(files, holes=15, seed=0, run_on="scope").as_dict()
+    assert report["total"]["block"]["rate"] >= 0.85
+    monkeypatch.setattr(pp, "limit_to_scope", lambda text, context: text)
+    report = evaluate(files, holes=15, seed=0, run_on="scope").as_dict()
+    assert report["total"]["block"]["rate"] < 0.7
+
+
 def test_bad_input(tmp_path):
     (tmp_path / "blob.py").write_bytes(b"\x00\x01binary")
     (tmp_path / "ok.py").write_text("def f(a):\n    return a + 1\n")

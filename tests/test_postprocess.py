@@ -218,6 +218,15 @@ def test_trim_and_crlf_answer():
     ("go", "package a\n\nfunc f() {\n\tx := 1\n\t█\n}\n", "g()\n}\n\nfunc h() {}\n", "g()\n"),
     ("python", "def f(a):\n    █\n\nx = 1\n", "b = a\n    return b\nprint(b)\n",
      "b = a\n    return b"),
+    # Python: a dedented comment ends the body, though tree-sitter keeps it inside
+    ("python", "def f(a):\n    x = 1\n    █\n    return x\n", "y = x\n# note\n", "y = x"),
+    # ... but a dedented line inside a string does not
+    ("python", "def f(a):\n    █\n", 'a = """\n# not a comment\n"""', 'a = """\n# not a comment\n"""'),
+    # CRLF documents: the cut is an index into the (LF) completion
+    ("typescript", "function f(a: number) {\r\n  █\r\n  log(a);\r\n}\r\n",
+     "const b = a;\n}\n\nfunction g() {}\n", "const b = a;\n"),
+    ("python", "def f(a):\r\n    x = 1\r\n    █\r\n    return x\r\n", "y = x\n# note\n",
+     "y = x"),
     # the scope runs past the completion: nothing to cut
     ("python", "def f(a):\n    █\n", "b = a\n    return b", "b = a\n    return b"),
 ])

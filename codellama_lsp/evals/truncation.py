@@ -33,6 +33,7 @@ from codellama_lsp.syntax import BODY_TYPES, ParsedDocument
 from fim.prompt import to_lf
 
 KINDS = ("line", "block")
+RUN_ONS = ("suffix", "scope")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Hole:
     kind: str
     start: int  # character offsets into the file's text
     end: int
+    scope_end: int = -1  # where the text after the hole's enclosing body begins (block holes)
 
 
 @dataclass
@@ -83,6 +85,10 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-files", type=int, default=None,
                         help="a random sample (by --seed) of at most this many files")
+    parser.add_argument("--run-on", choices=RUN_ONS, default="suffix",
+                        help="what the model writes after the true middle: the file's text "
+                        "after it (suffix, default), or the text after the hole's enclosing "
+                        "body, i.e. it skips the rest of the body (scope)")
     parser.add_argument("--show-failures", type=int, default=0, metavar="N",
                         help="print N holes that were not recovered")
     parser.add_argument("--json", action="store_true")
@@ -93,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if args.holes <= 0:
         raise UserError("--holes must be a positive integer")
     files = collect_files([Path(p) for p in args.paths], args.max_files, args.seed)
-    report = evaluate(files, args.holes, args.seed, keep_failures=args.show_failures)
+    report = evaluate(files, args.holes, args.seed, keep_failures=args.show_failures,
+                      run_on=args.run_on)
     if args.json:
         print(json.dumps(report.as_dict()))
     else:
@@ -118,7 +125,8 @@ def collect_files(paths: list[Path], max_files: int | None, seed: int) -> list[P
     return files
 
 
-def evaluate(files: list[Path], holes: int, seed: int, keep_failures: int = 0) -> Report:
+def evaluate(files: list[Path], holes: int, seed: int, keep_failures: int = 0,
+             run_on: str = "suffix") -> Report:
     report = Report()
     for path in files:
         try:
@@ -133,7 +141,7 @@ def evaluate(files: list[Path], holes: int, seed: int, keep_failures: int = 0) -
         report.files += 1
         rng = random.Random(f"{seed}:{path.name}:{len(source.text)}")
         for hole in pick_holes(document, rng, holes):
-            recovered, shown = run_hole(document, hole)
+            recovered, shown = run_hole(document, hole, run_on)
             tally = report.tallies[(document.language.name, hole.kind)]
             tally.holes += 1
             tally.recovered += recovered
@@ -151,16 +159,17 @@ def pick_holes(document: ParsedDocument, rng: random.Random, count: int) -> list
     blocks = _block_candidates(document)
     chosen = [Hole("line", *rng.choice(choices)) for choices in
               rng.sample(lines, min(count, len(lines)))]
-    chosen += [Hole("block", start, end) for start, end in
-               rng.sample(blocks, min(count, len(blocks)))]
+    chosen += [Hole("block", *block) for block in rng.sample(blocks, min(count, len(blocks)))]
     return chosen
 
 
-def run_hole(document: ParsedDocument, hole: Hole) -> tuple[bool, str | None]:
+def run_hole(document: ParsedDocument, hole: Hole,
+             run_on: str = "suffix") -> tuple[bool, str | None]:
     """Cut the hole, clean up the run-on answer, put the text back; (recovered, shown)."""
     text = document.text
     middle = text[hole.start:hole.end]
-    answer = text[hole.start:]  # the true middle, then the file's text after it
+    after = hole.scope_end if run_on == "scope" and hole.scope_end >= 0 else hole.end
+    answer = middle + text[after:]  # the true middle, then the model runs on
     document.apply_edit(hole.start, hole.end, "")
     try:
         shown = complete_text(document, hole.start, answer)
@@ -192,8 +201,9 @@ def _line_candidates(text: str) -> list[list[tuple[int, int]]]:
     return found
 
 
-def _block_candidates(document: ParsedDocument) -> list[tuple[int, int]]:
-    """Statements and members that begin their line: (start, end) character offsets."""
+def _block_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
+    """Statements and members that begin their line: (start, end) character offsets, and
+    where the text after their enclosing body's last statement begins."""
     text = document.text
     found = []
     stack = [document.tree.root_node]
@@ -209,7 +219,8 @@ def _block_candidates(document: ParsedDocument) -> list[tuple[int, int]]:
         end = document.char_offset(node.end_byte)
         line_start = text.rfind("\n", 0, start) + 1
         if end > start and not text[line_start:start].strip():
-            found.append((start, end))
+            last = parent.named_children[-1]
+            found.append((start, end, max(end, document.char_offset(last.end_byte))))
     found.sort()
     return found
 
