@@ -7,6 +7,7 @@ conversion happens here only.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from tree_sitter import Node, Parser, Point, Range, Tree
@@ -38,6 +39,8 @@ class ParsedDocument:
             self.language = languages.detect(language_id_or_path) or languages.detect(path)
         self.path = path
         self._text = text
+        # An edit (the editor's thread) and a snapshot (a completion's thread) never interleave.
+        self._lock = threading.Lock()
         self.parser: Parser | None = None
         self.tree: Tree | None = None
         self.last_parse: ParseStats | None = None
@@ -53,15 +56,21 @@ class ParsedDocument:
         """A copy that later edits of this document do not change (a completion running in
         another thread works on one), sharing nothing mutable with it; no parse."""
         copy = object.__new__(ParsedDocument)
-        copy.language, copy.path, copy._text = self.language, self.path, self._text
+        with self._lock:
+            copy.language, copy.path, copy._text = self.language, self.path, self._text
+            copy.tree = self.tree.copy() if self.tree is not None else None
+            copy.last_parse = self.last_parse
+            copy._is_ascii, copy._bytes = self._is_ascii, self._bytes
         copy.parser = Parser(languages.grammar(self.language)) if self.language else None
-        copy.tree = self.tree.copy() if self.tree is not None else None
-        copy.last_parse = self.last_parse
-        copy._is_ascii, copy._bytes = self._is_ascii, self._bytes
+        copy._lock = threading.Lock()
         return copy
 
     def apply_edit(self, start: int, end: int, new_text: str) -> None:
         """Replace text[start:end] with `new_text` and re-parse from the old tree."""
+        with self._lock:
+            self._apply_edit(start, end, new_text)
+
+    def _apply_edit(self, start: int, end: int, new_text: str) -> None:
         text = self._text
         if not 0 <= start <= end <= len(text):
             raise UserError(f"edit {start}..{end} is outside the document "

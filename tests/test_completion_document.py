@@ -128,3 +128,34 @@ def test_cli_complete_in_a_word_prints_nothing(tiny_model, tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"completion": "", "mode": "none", "language": "python",
                                       "model": str(tiny_model)}
+
+
+def test_cli_bad_files_are_one_line_errors(tmp_path, tiny_model):
+    huge = tmp_path / "huge.py"
+    huge.write_bytes(b"x = 1\n" * (11 * 1024 * 1024 // 6))
+    binary = tmp_path / "blob.ts"
+    binary.write_bytes(b"\x00\x01\x02")
+    latin = tmp_path / "latin.go"
+    latin.write_bytes("var s = \"caf\xe9\"\n".encode("latin-1"))
+    cases = [(["complete", f"{huge}:1", "--model", str(tiny_model)], "larger than 10 MB"),
+             (["bench", "context", str(huge)], "larger than 10 MB"),
+             (["complete", f"{binary}:1", "--model", str(tiny_model)], "binary file"),
+             (["prompt", f"{latin}:1", "--tokenizer", str(tiny_model)], "not UTF-8"),
+             (["complete", f"{latin.with_name('ok.go')}:1", "--model", str(tiny_model)],
+              "no such file")]
+    for args, message in cases:
+        out = run_cli(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_cli_unknown_language_and_a_large_file_get_plain_prompts(tmp_path, tiny_model):
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Plan\n\n- first\n- \n")
+    big = tmp_path / "big.py"
+    big.write_text("value = compute(1)  # a line of a large generated file\n" * 60_000)
+    for location in (f"{notes}:4", f"{big}:30000:16"):
+        out = run_cli("prompt", location, "--tokenizer", str(tiny_model), "--json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["ids"]

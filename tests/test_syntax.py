@@ -101,3 +101,27 @@ def test_insertion_tree_leaves_the_document_alone():
     assert data == b"def f():\n    return 1\n"
     assert "return_statement" in str(tree.root_node)
     assert str(document.tree.root_node) == before
+
+
+def test_snapshots_taken_while_another_thread_edits_are_consistent():
+    import threading
+
+    document = ParsedDocument((DATA / "queue.go").read_text(), "go")
+    done = threading.Event()
+
+    def edit():
+        rng = random.Random(1)
+        for _ in range(300):
+            at = rng.randrange(len(document.text))
+            document.apply_edit(at, at, "x")
+            document.apply_edit(at, at + 1, "")
+        done.set()
+
+    worker = threading.Thread(target=edit)
+    worker.start()
+    checked = 0
+    while not done.is_set() or checked == 0:
+        copy = document.snapshot()
+        assert copy.tree.root_node.end_byte == len(copy.text.encode())
+        checked += 1
+    worker.join()
