@@ -40,6 +40,7 @@ RECENT_EDIT_CONTEXT = 3  # lines shown around a recent edit
 CURRENT_REINDEX_S = 1.0  # the current document's definitions are refreshed at most this often
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_FAMILIES = {"javascript": "js", "typescript": "js", "tsx": "js", "c": "c", "cpp": "c"}
 _CONTAINER_KINDS = {"class", "interface", "module", "type", "struct", "trait", "impl", "enum"}
 
 
@@ -51,6 +52,7 @@ class Definition:
     first_line: int  # 0-based
     last_line: int
     text: str  # what the model is shown: whole, or the header and member headers
+    family: str = ""  # languages that can call each other's definitions share a family
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,16 @@ class SnippetSource:
     # The prompt's side.
     def snippets_for(self, document: ParsedDocument, offset: int,
                      exclude: Callable[[Snippet], bool] = lambda s: False) -> list[Snippet]:
-        """Snippets for a cursor at `offset` of `document`, best first: definitions of the names
-        used near the cursor (by weight; the current document, then open documents, then the
-        workspace), then recently edited regions, newest first."""
+        """Snippets for a cursor at `offset` of `document`, best first.
+
+        A definition weighs what the uses of its name near the cursor weigh (a use on the
+        cursor's line 1, one line away 1/2, ...); ties go to the current document, then open
+        documents, then the workspace. A recent edit weighs 1 when newest, 1/2 before that, ...
+        Definitions come from files of the document's language family only.
+        """
         wanted = names_near(document.text, offset)
         current = document.path or "<document>"
+        family = language_family(document.language.name if document.language else None)
         sources: list[dict[str, list[Definition]]] = []
         index = self._index_document(current, document)
         if index is not None:
@@ -152,8 +159,8 @@ class SnippetSource:
             for name, weight in wanted.items():
                 for definition in definitions.get(name, ()):
                     key = (definition.path, definition.first_line)
-                    if key in seen or (rank == len(sources) - 1
-                                       and definition.path in open_paths):
+                    if key in seen or (family and definition.family != family) or (
+                            rank == len(sources) - 1 and definition.path in open_paths):
                         continue
                     seen.add(key)
                     snippet = Snippet(self.relative(definition.path), definition.text,
@@ -161,8 +168,10 @@ class SnippetSource:
                                       definition.last_line)
                     if not exclude(snippet):
                         found.append((-weight, rank, snippet))
+        for age, snippet in enumerate(self._recent(document, exclude)):
+            found.append((-1.0 / (1 + age), len(sources), snippet))
         found.sort(key=lambda item: (item[0], item[1]))
-        return [snippet for _, _, snippet in found] + self._recent(document, exclude)
+        return [snippet for _, _, snippet in found]
 
     def relative(self, path: str) -> str:
         """`path` relative to the workspace root where it lies under it."""
@@ -260,6 +269,12 @@ class SnippetSource:
         return index
 
 
+def language_family(name: str | None) -> str:
+    """Languages whose files use each other's definitions (TypeScript calls JavaScript, C++
+    calls C) share a family; "" for no language."""
+    return _FAMILIES.get(name, name) if name else ""
+
+
 def names_near(text: str, offset: int) -> dict[str, float]:
     """Identifiers used near the cursor, weighted by how near (nearer lines weigh more)."""
     start = offset
@@ -303,6 +318,7 @@ def _definitions(document: ParsedDocument, path: str) -> dict[str, list[Definiti
     if query is None:
         return {}
     text = document.text
+    family = language_family(document.language.name)
     tagged: list[tuple[str, str, Node]] = []
     for _, captures in QueryCursor(query).matches(document.tree.root_node):
         kind = next((key.split(".", 1)[1] for key in captures if key.startswith("definition.")),
@@ -321,7 +337,7 @@ def _definitions(document: ParsedDocument, path: str) -> dict[str, list[Definiti
         body = _definition_text(document, node, kind, members)
         if body.strip():
             found.setdefault(name, []).append(Definition(
-                name, kind, path, node.start_point.row, node.end_point.row, body))
+                name, kind, path, node.start_point.row, node.end_point.row, body, family))
     return found
 
 

@@ -183,3 +183,27 @@ def test_cli_prompt_has_context_unless_no_context_or_raw(tmp_path, tiny_model):
     assert "# Path: pkg/util.py" in results[()]["text"]
     assert "Path:" not in results[("--no-context",)]["text"]
     assert results[("--no-context",)]["ids"] == results[("--raw",)]["ids"]
+
+
+def test_definitions_come_from_the_same_language_family(tmp_path):
+    (tmp_path / "shapes.js").write_text("function circleArea(r) {\n  return 3.14 * r * r;\n}\n")
+    (tmp_path / "shapes.go").write_text("package shapes\n\nfunc circleArea(r float64) float64 "
+                                        "{\n\treturn 3.14 * r * r\n}\n")
+    text = "const total = circleArea(2) + circleArea(3);\n\n"
+    document = ParsedDocument(text, path=str(tmp_path / "app.ts"))
+    snippets = SnippetSource(tmp_path).snippets_for(document, len(text) - 1)
+    assert [s.path for s in snippets] == ["shapes.js"]  # TypeScript calls JavaScript, not Go
+
+
+def test_the_newest_edit_ranks_like_a_name_on_the_cursor_line(tmp_path):
+    (tmp_path / "util.py").write_text("def rarely(x):\n    return x\n")
+    text = "def main():\n    rarely(1)\n" + "    pass\n" * 6 + "    \n"
+    source = SnippetSource(tmp_path)
+    other = "a = 1\nimportant = compute_total(a)\nb = 2\n"
+    source.record_edit(str(tmp_path / "other.py"), other.index("important"), other)
+    document = ParsedDocument(text, path=str(tmp_path / "main.py"))
+    snippets = source.snippets_for(document, len(text) - 1)
+    others = [s for s in snippets if s.path != "main.py"]  # main() itself: the window's
+    assert [(s.source, s.path) for s in others] == [("recent", "other.py"),
+                                                    ("definition", "util.py")]
+    assert "important = compute_total(a)" in others[0].text
