@@ -50,11 +50,11 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
     of the budget), then as much of the text around the cursor as fits."""
     tokenizer = line_tokenizer(tokenizer)  # same ids, each line encoded once
     text = document.text
-    prefix, suffix = to_lf(text[:offset]), to_lf(text[offset:])
-    if fmt is FimFormat.L2R:
-        suffix = ""
     budget = prompt_budget(context_window, max_new_tokens, fmt)
     count = _counter(tokenizer)
+    # Only the lines that can fit are looked at: a large file costs what its window costs.
+    prefix = to_lf(_prefix_lines(text, offset, budget, count))
+    suffix = "" if fmt is FimFormat.L2R else to_lf(_suffix_lines(text, offset, budget, count))
     share = 1.0 if fmt is FimFormat.L2R else 0.75
     comment = document.language.line_comment if document.language else "#"
     chosen: list[Snippet] = []
@@ -66,7 +66,8 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
                         prefix_share=share)
     if chosen:
         # Definitions the window already shows are not shown twice.
-        kept = [s for s in chosen if not _in_window(s, document, window, prefix, offset)]
+        cursor_line = text.count("\n", 0, offset)
+        kept = [s for s in chosen if not _in_window(s, document, window, cursor_line)]
         if len(kept) != len(chosen):
             chosen, used = kept, sum(count(block) for block in _blocks(kept, comment))
     block = render(chosen, comment)
@@ -102,16 +103,40 @@ def _blocks(snippets: list[Snippet], comment: str) -> list[str]:
     return [render([snippet], comment) for snippet in snippets]
 
 
-def _in_window(snippet: Snippet, document: ParsedDocument, window: Window, prefix: str,
-               offset: int) -> bool:
+def _in_window(snippet: Snippet, document: ParsedDocument, window: Window,
+               cursor_line: int) -> bool:
     """Whether the window already holds this snippet's lines."""
     if document.path is not None and snippet.file == document.path or (
             document.path is None and snippet.file == "<document>"):
-        cursor_line = prefix.count("\n")
         first = cursor_line - window.prefix.count("\n")
         last = cursor_line + window.suffix.count("\n")
         return not (snippet.last_line < first or snippet.first_line > last)
     return snippet.text in window.prefix or snippet.text in window.suffix
+
+
+def _prefix_lines(text: str, offset: int, budget: int, count: Callable[[str], int]) -> str:
+    """text[:offset] from the first line that could still fit: lines are added walking up from
+    the cursor until their tokens pass `budget` (plus one line), so the window fitting that
+    follows never looks at the rest of a large file; it keeps the same lines it would have."""
+    start = text.rfind("\n", 0, offset) + 1  # the cursor's line is always kept
+    used = 0
+    while start > 0 and used <= budget:
+        previous = text.rfind("\n", 0, start - 1) + 1
+        used += count(to_lf(text[previous:start]))
+        start = previous
+    return text[start:offset]
+
+
+def _suffix_lines(text: str, offset: int, budget: int, count: Callable[[str], int]) -> str:
+    """text[offset:] up to the last line that could still fit (as `_prefix_lines`)."""
+    end = text.find("\n", offset)
+    used = 0
+    while end >= 0 and used <= budget:
+        following = text.find("\n", end + 1)
+        line_end = len(text) if following < 0 else following + 1
+        used += count(to_lf(text[end + 1:line_end]))
+        end = following
+    return text[offset:] if end < 0 else text[offset:end + 1]
 
 
 @lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ cannot be shown for a tokenizer, `line_tokenizer` returns the tokenizer itself.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import chain
 
 from fim.tokenizer import Tokenizer
 
@@ -35,13 +36,11 @@ class LineTokenizer:
         return ids + self.encode_infilling(rest) if rest else ids
 
     def encode_infilling(self, text: str) -> list[int]:
-        ids: list[int] = []
-        lines = text.split("\n")
-        for line in lines[:-1]:
-            ids.extend(self._line(line + "\n"))
-        if lines[-1]:
-            ids.extend(self._line(lines[-1]))
-        return ids
+        lines = [line + "\n" for line in text.split("\n")]
+        lines[-1] = lines[-1][:-1]  # the text's last line has no newline of its own
+        if not lines[-1]:
+            lines.pop()
+        return list(chain.from_iterable(map(self._line, lines)))
 
 
 @lru_cache(maxsize=8)

@@ -39,17 +39,21 @@ def test_document_prompt_equals_reference(real, prefix, suffix, spm):
                                                        suffix_first=spm)
 
 
-@pytest.mark.parametrize("window", [4096, 700])
-def test_document_prompt_equals_raw_prompt_on_real_files(real, window):
+@pytest.mark.parametrize("window", [4096, 700, 300])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_document_prompt_equals_raw_prompt_on_real_files(real, window, newline):
+    """Only the lines that can fit are read; the window is still the one the budget gives."""
     ours, _ = real
     text = (Path(sysconfig.get_paths()["stdlib"]) / "argparse.py").read_text()
+    text = text.replace("\n", newline)
     rng = random.Random(0)
     document = ParsedDocument(text, "python")
-    for _ in range(20):
+    for _ in range(10):
         offset = rng.randrange(len(text))
-        raw = prompt_for_cursor(ours, text[:offset], text[offset:], FimFormat.PSM, window, 64)
-        assert document_prompt(ours, document, offset, FimFormat.PSM, window, 64).prompt.ids \
-            == raw.ids
+        for fmt in FimFormat:
+            raw = prompt_for_cursor(ours, text[:offset], text[offset:], fmt, window, 64)
+            assert document_prompt(ours, document, offset, fmt, window, 64).prompt.ids \
+                == raw.ids
 
 
 def test_line_tokenizer_is_used_only_where_exact(tiny_model):
