@@ -118,23 +118,25 @@ def _prefix_lines(text: str, offset: int, budget: int, count: Callable[[str], in
     """text[:offset] from the first line that could still fit: lines are added walking up from
     the cursor until their tokens pass `budget` (plus one line), so the window fitting that
     follows never looks at the rest of a large file; it keeps the same lines it would have."""
+    lf = to_lf if "\r" in text else str
     start = text.rfind("\n", 0, offset) + 1  # the cursor's line is always kept
     used = 0
     while start > 0 and used <= budget:
         previous = text.rfind("\n", 0, start - 1) + 1
-        used += count(to_lf(text[previous:start]))
+        used += count(lf(text[previous:start]))
         start = previous
     return text[start:offset]
 
 
 def _suffix_lines(text: str, offset: int, budget: int, count: Callable[[str], int]) -> str:
     """text[offset:] up to the last line that could still fit (as `_prefix_lines`)."""
+    lf = to_lf if "\r" in text else str
     end = text.find("\n", offset)
     used = 0
     while end >= 0 and used <= budget:
         following = text.find("\n", end + 1)
         line_end = len(text) if following < 0 else following + 1
-        used += count(to_lf(text[end + 1:line_end]))
+        used += count(lf(text[end + 1:line_end]))
         end = following
     return text[offset:] if end < 0 else text[offset:end + 1]
 
