@@ -212,7 +212,8 @@ def tree_scope_end(document: ParsedDocument, offset: int, completion: str) -> in
     body, an object, an array), else the innermost body (block, class body, ...) holding the
     completion's first non-blank character. If it ends inside the completion, the completion
     stops there: without the closing bracket when the document already closes that scope, else
-    with it and the punctuation that follows it on its line (`};`, `},`). In Python a comment
+    with it and the brackets and punctuation that follow it on its line (`};`, `},`,
+    `}()`). In Python a comment
     dedented below the block ends it too (tree-sitter keeps such comments inside the block).
     """
     newline = "\r\n" if "\r\n" in document.text else "\n"
@@ -268,7 +269,7 @@ def _tree_cut(document: ParsedDocument, offset: int, completion: str, tree, data
     cut = len(cut) - cut.count("\r") if "\r" in inserted else len(cut)
     if not closed:
         line_rest = completion[cut:].split("\n", 1)[0]
-        if line_rest.strip() and set(line_rest.strip()) <= set(";,)]}"):
+        if line_rest.strip() and set(line_rest.strip()) <= set(";,()[]{}"):
             cut += len(line_rest.rstrip())
     return cut
 
@@ -279,8 +280,15 @@ def _end_of_body(node: Node) -> int:
     children = node.named_children
     if not children or not node.children[-1].is_named:
         return node.end_byte
-    code = [child for child in children if "comment" not in child.type]
-    return code[-1].end_byte if code else node.end_byte
+    code = [i for i, child in enumerate(children) if "comment" not in child.type]
+    if not code:
+        return node.end_byte
+    last = children[code[-1]]
+    end = last.end_byte
+    for child in children[code[-1] + 1:]:
+        if child.start_point.row == last.end_point.row:  # a comment on the same line stays
+            end = child.end_byte
+    return end
 
 
 def _opener_before(document: ParsedDocument, offset: int) -> int | None:

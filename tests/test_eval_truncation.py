@@ -7,7 +7,7 @@ import random
 import sysconfig
 from pathlib import Path
 
-from codellama_lsp.evals.truncation import evaluate, pick_holes, run_hole
+from codellama_lsp.evals.truncation import Hole, evaluate, pick_holes, run_hole
 from codellama_lsp.syntax import ParsedDocument
 from tests.conftest import run_cli
 
@@ -45,6 +45,14 @@ def test_a_hole_leaves_the_document_as_it_was_and_is_seeded():
         recovered, shown = run_hole(document, hole)
         assert recovered, (hole, shown)
         assert document.text == text
+
+
+def test_a_line_that_closes_a_function_literal_and_calls_it():
+    text = (DATA / "queue.go").read_text()
+    document = ParsedDocument(text, path="queue.go")
+    start = text.index("\t\t}()\n") + 2
+    recovered, shown = run_hole(document, Hole("line", start, start + 3))
+    assert (recovered, shown) == (True, "}()")
 
 
 def test_a_clean_up_that_does_nothing_fails_the_eval(monkeypatch):

@@ -222,6 +222,9 @@ def test_trim_and_crlf_answer():
     ("python", "def f(a):\n    x = 1\n    █\n    return x\n", "y = x\n# note\n", "y = x"),
     # ... but a dedented line inside a string does not
     ("python", "def f(a):\n    █\n", 'a = """\n# not a comment\n"""', 'a = """\n# not a comment\n"""'),
+    # a comment on the last statement's line stays with it
+    ("python", "def f(a):\n    █\n\nprint(1)\n", "return a  # done\n\nprint(2)\n",
+     "return a  # done"),
     # CRLF documents: the cut is an index into the (LF) completion
     ("typescript", "function f(a: number) {\r\n  █\r\n  log(a);\r\n}\r\n",
      "const b = a;\n}\n\nfunction g() {}\n", "const b = a;\n"),

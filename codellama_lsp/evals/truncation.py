@@ -196,7 +196,7 @@ def _line_candidates(text: str) -> list[list[tuple[int, int]]]:
         indent = len(content) - len(content.lstrip())
         if len(content) - indent >= 2:
             found.append([(position + col, position + len(content))
-                          for col in range(indent + 1, len(content))])
+                          for col in range(indent, len(content))])
         position += len(line) + 1
     return found
 
