@@ -10,7 +10,7 @@ from functools import partial
 from codellama_lsp.context import document_prompt, prompt_for_cursor
 from codellama_lsp.errors import UserError
 from codellama_lsp.policy import Decision, Mode, decide
-from codellama_lsp.postprocess import CleanupContext, clean, tree_scope_end
+from codellama_lsp.postprocess import clean, cleanup_context, tree_scope_end
 from codellama_lsp.snippets import SnippetSource
 from codellama_lsp.source import detect_newline
 from codellama_lsp.syntax import ParsedDocument
@@ -78,8 +78,8 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
-    context = CleanupContext(decision.mode, to_lf(text[:offset]), to_lf(text[offset:]),
-                             scope_end=partial(tree_scope_end, document, offset))
+    context = cleanup_context(decision.mode, text, offset,
+                              partial(tree_scope_end, document, offset))
     cleaned = clean(result.text, context)
     if cleaned is None or result.stop_reason == "cancelled":
         return None

@@ -29,6 +29,7 @@ _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = set(_OPENERS.values())
 _PUNCTUATION = set(")]}\"'`;,:")
 SUFFIX_LINES_TO_MATCH = 3
+SUFFIX_WINDOW_LINES = 64  # lines after the cursor that the rules look at
 # Go's statement list sits inside the braces of its block: the block is the scope.
 _SCOPES = BODY_TYPES - {"statement_list"}
 
@@ -36,11 +37,26 @@ _SCOPES = BODY_TYPES - {"statement_list"}
 @dataclass(frozen=True)
 class CleanupContext:
     mode: Mode
-    prefix: str  # the document's text before the cursor (LF)
-    suffix: str  # the document's text after the cursor (LF)
+    prefix: str  # the document's text before the cursor (LF; its last line is what counts)
+    suffix: str  # the document's text after the cursor (LF; its first lines are what count)
     # Where the enclosing scope ends in a completion (index into it), by the tree; None: the
     # tree cannot tell (no tree, a parse error) and indentation decides.
     scope_end: Callable[[str], int | None] | None = None
+
+
+def cleanup_context(mode: Mode, text: str, offset: int,
+                    scope_end: Callable[[str], int | None] | None = None) -> CleanupContext:
+    """The context for a cursor at `offset` of a document's `text` (any line ends): its line
+    and the next lines, which is all the rules read."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    end = offset
+    for _ in range(SUFFIX_WINDOW_LINES):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            end = len(text)
+            break
+    return CleanupContext(mode, to_lf(text[line_start:offset]), to_lf(text[offset:end]),
+                          scope_end)
 
 
 def clean(text: str, context: CleanupContext) -> str | None:
@@ -81,7 +97,8 @@ def drop_suffix_repeats(text: str, prefix: str, suffix: str,
     A line repeats when it equals (trailing whitespace aside, indentation included) the next
     non-blank line of the suffix, and so do the following ones, up to `lines_to_match` of them.
     """
-    targets = [line.rstrip() for line in suffix.split("\n")[1:] if line.strip()][:lines_to_match]
+    following = suffix.split("\n", SUFFIX_WINDOW_LINES)[1:SUFFIX_WINDOW_LINES]  # the next lines are what a repeat would repeat
+    targets = [line.rstrip() for line in following if line.strip()][:lines_to_match]
     if not targets:
         return text
     lines = text.split("\n")

@@ -26,7 +26,7 @@ from pathlib import Path
 from codellama_lsp.errors import UserError
 from codellama_lsp.files import iter_source_files
 from codellama_lsp.policy import decide
-from codellama_lsp.postprocess import (CleanupContext, clean, tree_scope_end,
+from codellama_lsp.postprocess import (clean, cleanup_context, tree_scope_end,
                                        trim_trailing_whitespace)
 from codellama_lsp.source import read_source
 from codellama_lsp.syntax import BODY_TYPES, ParsedDocument
@@ -181,9 +181,8 @@ def run_hole(document: ParsedDocument, hole: Hole,
 def complete_text(document: ParsedDocument, offset: int, answer: str) -> str | None:
     """What the user sees for the model answer `answer` at `offset` (policy, then clean-up)."""
     decision = decide(document.text, offset, document)
-    context = CleanupContext(decision.mode, to_lf(document.text[:offset]),
-                             to_lf(document.text[offset:]),
-                             scope_end=partial(tree_scope_end, document, offset))
+    context = cleanup_context(decision.mode, document.text, offset,
+                              partial(tree_scope_end, document, offset))
     return clean(answer, context)
 
 
