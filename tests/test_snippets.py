@@ -207,3 +207,10 @@ def test_the_newest_edit_ranks_like_a_name_on_the_cursor_line(tmp_path):
     assert [(s.source, s.path) for s in others] == [("recent", "other.py"),
                                                     ("definition", "util.py")]
     assert "important = compute_total(a)" in others[0].text
+
+
+def test_cli_missing_root_is_a_clear_error(tmp_path, tiny_model):
+    root = make_workspace(tmp_path, "python")
+    out = run_cli("prompt", f"{root / 'main.py'}:8", "--tokenizer", str(tiny_model),
+                  "--root", str(tmp_path / "nowhere"))
+    assert out.returncode == 2 and "no such folder (--root)" in out.stderr

@@ -70,6 +70,8 @@ def measure(tokenizer: Tokenizer, path: Path, text: str, args: argparse.Namespac
     snippets = None
     index_ms = 0.0
     if not args.no_context:
+        if args.root is not None and not Path(args.root).is_dir():
+            raise UserError(f"{args.root}: no such folder (--root)")
         snippets = SnippetSource(args.root or path.resolve().parent)
         started = time.perf_counter()
         snippets.warm(document.path)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from codellama_lsp.commands.model_args import (add_model_args, engine_from_args,
                                                non_negative_float, positive_int)
-from pathlib import Path
-
 from codellama_lsp.completion import CompletionOptions, complete_in_document
+from codellama_lsp.errors import UserError
 from codellama_lsp.snippets import SnippetSource
 from codellama_lsp.source import cursor_offset, parse_location, read_source
 from codellama_lsp.syntax import ParsedDocument
@@ -48,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
                                 temperature=args.temperature, top_p=args.top_p,
                                 spm=args.spm, seed=args.seed)
     document = ParsedDocument(source.text, path=str(location.path.resolve()))
-    snippets = None if args.no_context else SnippetSource(
-        args.root or workspace_root(location.path))
+    snippets = None if args.no_context else snippet_source(args.root, location.path)
     result = complete_in_document(engine, document, offset, options, snippets=snippets)
     if args.json:
         report = {"completion": result.text if result else "",
@@ -67,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
         if sys.stdout.isatty():
             sys.stdout.write("\n")
     return 0
+
+
+def snippet_source(root: str | None, path: Path) -> SnippetSource:
+    """Cross-file snippets from `root` (default: the workspace around `path`)."""
+    if root is not None and not Path(root).is_dir():
+        raise UserError(f"{root}: no such folder (--root)")
+    return SnippetSource(root or workspace_root(path))
 
 
 def workspace_root(path: Path) -> Path:

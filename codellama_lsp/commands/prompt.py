@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from codellama_lsp.commands.complete import snippet_source
 from codellama_lsp.commands.model_args import positive_int
-from codellama_lsp.commands.complete import workspace_root
 from codellama_lsp.context import document_prompt, prompt_for_cursor
 from codellama_lsp.errors import UserError
-from codellama_lsp.snippets import SnippetSource
 from codellama_lsp.source import cursor_offset, parse_location, read_source
 from codellama_lsp.syntax import ParsedDocument
 from fim.local import DEFAULT_CONTEXT_WINDOW
@@ -50,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
                                    args.context_window, args.max_new_tokens)
     else:
         document = ParsedDocument(source.text, path=str(location.path.resolve()))
-        snippets = None if args.no_context else SnippetSource(
-            args.root or workspace_root(location.path))
+        snippets = None if args.no_context else snippet_source(args.root, location.path)
         prompt = document_prompt(tokenizer, document, offset, fmt, args.context_window,
                                  args.max_new_tokens, snippets).prompt
     if args.json:
