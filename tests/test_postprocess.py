@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from codellama_lsp import postprocess as pp
 from codellama_lsp.policy import Mode, decide
@@ -244,3 +246,20 @@ def test_tree_scope_end_defers_to_indentation_without_a_tree_or_with_errors():
     assert pp.tree_scope_end(ParsedDocument("a\n", "notes.txt"), 2, "b\nc") is None
     text = "def f(a):\n    \n"
     assert pp.tree_scope_end(ParsedDocument(text, "python"), 14, "x = (((\ny = 2") is None
+
+
+code = st.text(alphabet=st.sampled_from(list("ab_1 \t\n\r(){}[]:;,.'\"#/*=+é😀")), max_size=60)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(language=st.sampled_from(["python", "typescript", "java", "go", "notes.txt"]),
+       text=code, answer=code, where=st.floats(0, 1))
+def test_any_document_and_answer_give_a_clean_result_or_none(language, text, answer, where):
+    """Whatever the editor holds and the model says: no exception, and the result is either
+    nothing or text without trailing whitespace."""
+    offset = int(where * len(text))
+    document = ParsedDocument(text, language)
+    mode = decide(text, offset, document).mode
+    context = pp.cleanup_context(mode, text, offset, partial(pp.tree_scope_end, document, offset))
+    shown = pp.clean(answer, context)
+    assert shown is None or (shown and shown == shown.rstrip() and "\r" not in shown)
