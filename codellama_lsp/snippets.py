@@ -320,12 +320,16 @@ def _definitions(document: ParsedDocument, path: str) -> dict[str, list[Definiti
     text = document.text
     family = language_family(document.language.name)
     tagged: list[tuple[str, str, Node]] = []
+    seen: set[tuple[int, int]] = set()
     for _, captures in QueryCursor(query).matches(document.tree.root_node):
         kind = next((key.split(".", 1)[1] for key in captures if key.startswith("definition.")),
                     None)
         if kind is None or "name" not in captures:
             continue
         node = captures[f"definition.{kind}"][0]
+        if (node.start_byte, node.end_byte) in seen:
+            continue  # two patterns tagged the same definition
+        seen.add((node.start_byte, node.end_byte))
         name_node = captures["name"][0]
         name = text[document.char_offset(name_node.start_byte):
                     document.char_offset(name_node.end_byte)]
