@@ -41,6 +41,7 @@ CURRENT_REINDEX_S = 1.0  # the current document's definitions are refreshed at m
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _FAMILIES = {"javascript": "js", "typescript": "js", "tsx": "js", "c": "c", "cpp": "c"}
+_FUNCTION_WORDS = ("function", "method", "lambda", "arrow", "closure", "constructor")
 _CONTAINER_KINDS = {"class", "interface", "module", "type", "struct", "trait", "impl", "enum"}
 
 
@@ -327,8 +328,8 @@ def _definitions(document: ParsedDocument, path: str) -> dict[str, list[Definiti
         if kind is None or "name" not in captures:
             continue
         node = captures[f"definition.{kind}"][0]
-        if (node.start_byte, node.end_byte) in seen:
-            continue  # two patterns tagged the same definition
+        if (node.start_byte, node.end_byte) in seen or _is_local(node):
+            continue  # tagged twice, or a function's own helper: not for other code
         seen.add((node.start_byte, node.end_byte))
         name_node = captures["name"][0]
         name = text[document.char_offset(name_node.start_byte):
@@ -343,6 +344,16 @@ def _definitions(document: ParsedDocument, path: str) -> dict[str, list[Definiti
             found.setdefault(name, []).append(Definition(
                 name, kind, path, node.start_point.row, node.end_point.row, body, family))
     return found
+
+
+def _is_local(node: Node) -> bool:
+    """Whether a definition lies inside a function's body (a local helper or variable)."""
+    parent = node.parent
+    while parent is not None:
+        if any(word in parent.type for word in _FUNCTION_WORDS):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _members(tagged: list[tuple[str, str, Node]], position: int) -> list[Node]:
@@ -365,7 +376,8 @@ def _definition_text(document: ParsedDocument, node: Node, kind: str,
     text = document.text
     start = document.char_offset(node.start_byte)
     line_start = text.rfind("\n", 0, start) + 1
-    indent = start - line_start
+    first_line = text[line_start:start]
+    indent = len(first_line) - len(first_line.lstrip())
     rows = node.end_point.row - node.start_point.row + 1
     if rows <= SHORT_BODY_LINES:
         return _dedent(text[line_start:document.char_offset(node.end_byte)], indent)

@@ -214,3 +214,15 @@ def test_cli_missing_root_is_a_clear_error(tmp_path, tiny_model):
     out = run_cli("prompt", f"{root / 'main.py'}:8", "--tokenizer", str(tiny_model),
                   "--root", str(tmp_path / "nowhere"))
     assert out.returncode == 2 and "no such folder (--root)" in out.stderr
+
+
+def test_members_keep_their_shape_and_locals_are_not_offered(tmp_path):
+    (tmp_path / "point.js").write_text(
+        "class Point {\n  norm(scale) {\n    if (scale) {\n      return 2;\n    }\n"
+        "    return 1;\n  }\n}\n\nfunction run() {\n  const next = () => 1;\n  return next();\n}\n")
+    text = "const p = new Point();\nconst n = p.norm(2) + next();\n\n"
+    document = ParsedDocument(text, path=str(tmp_path / "app.js"))
+    snippets = SnippetSource(tmp_path).snippets_for(document, len(text) - 1)
+    norm = next(s for s in snippets if s.text.startswith("norm("))
+    assert norm.text == ("norm(scale) {\n  if (scale) {\n    return 2;\n  }\n  return 1;\n}")
+    assert not any(s.text.startswith("const next") for s in snippets)
