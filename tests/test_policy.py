@@ -71,6 +71,15 @@ def test_policy_table(language, source, mode, reason):
     assert (decision.mode, reason in decision.reason) == (mode, True), decision
 
 
+def test_every_row_is_golden_in_four_languages():
+    reasons = ["word characters", "string or comment", "mid-line", "empty line",
+               "opens a block", "end of a line"]
+    for reason in reasons:
+        languages = {language for language, _, _, expected in ROWS if reason in expected
+                     or expected in reason}
+        assert {"python", "typescript", "java", "go"} <= languages, reason
+
+
 @pytest.mark.parametrize("source, mode", [
     ("notes: the end of it█\n", Mode.LINE),
     ("some wor█ds\n", Mode.NONE),
