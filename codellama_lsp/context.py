@@ -10,7 +10,7 @@ from typing import Callable
 from codellama_lsp.linetokens import line_tokenizer
 from codellama_lsp.snippets import Snippet, SnippetSource, render
 from codellama_lsp.syntax import ParsedDocument
-from fim.budget import Window, fit_window, line_counter
+from fim.budget import PREFIX_SHARE, Window, fit_window, line_counter
 from fim.prompt import FimFormat, Prompt, build_prompt, overhead_tokens, to_lf
 from fim.tokenizer import Tokenizer
 
@@ -55,7 +55,7 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
     # Only the lines that can fit are looked at: a large file costs what its window costs.
     prefix = to_lf(_prefix_lines(text, offset, budget, count))
     suffix = "" if fmt is FimFormat.L2R else to_lf(_suffix_lines(text, offset, budget, count))
-    share = 1.0 if fmt is FimFormat.L2R else 0.75
+    share = 1.0 if fmt is FimFormat.L2R else PREFIX_SHARE
     comment = document.language.line_comment if document.language else "#"
     chosen: list[Snippet] = []
     used = 0
@@ -69,7 +69,7 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
         cursor_line = text.count("\n", 0, offset)
         kept = [s for s in chosen if not _in_window(s, document, window, cursor_line)]
         if len(kept) != len(chosen):
-            chosen, used = kept, sum(count(block) for block in _blocks(kept, comment))
+            chosen, used = kept, sum(count(render([s], comment)) for s in kept)
     block = render(chosen, comment)
     prompt = build_prompt(tokenizer, block + window.prefix, window.suffix, fmt)
     while chosen and len(prompt.ids) > budget + overhead_tokens(fmt):
@@ -97,10 +97,6 @@ def _fit_snippets(candidates: list[Snippet], comment: str, budget: int,
         if budget - used < 8:
             break
     return chosen, used
-
-
-def _blocks(snippets: list[Snippet], comment: str) -> list[str]:
-    return [render([snippet], comment) for snippet in snippets]
 
 
 def _in_window(snippet: Snippet, document: ParsedDocument, window: Window,
