@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from codellama_lsp.commands.model_args import (add_model_args, engine_from_args,
                                                non_negative_float, positive_int)
-from codellama_lsp.completion import CompletionOptions, complete
+from codellama_lsp.completion import CompletionOptions, complete_in_document
+from codellama_lsp.errors import UserError
+from codellama_lsp.snippets import SnippetSource
 from codellama_lsp.source import cursor_offset, parse_location, read_source
+from codellama_lsp.syntax import ParsedDocument
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +31,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="suffix-prefix-middle order (default prefix-suffix-middle)")
     parser.add_argument("--json", action="store_true",
                         help="print the completion with token counts and timings")
+    parser.add_argument("--no-context", action="store_true",
+                        help="no cross-file snippets (definitions, recent edits) in the prompt")
+    parser.add_argument("--root", default=None,
+                        help="workspace folder scanned for cross-file definitions (default: the "
+                        "nearest folder above FILE holding .git, else FILE's folder)")
     parser.set_defaults(run=run)
 
 
@@ -38,15 +47,38 @@ def run(args: argparse.Namespace) -> int:
     options = CompletionOptions(max_new_tokens=args.max_new_tokens,
                                 temperature=args.temperature, top_p=args.top_p,
                                 spm=args.spm, seed=args.seed)
-    result = complete(engine, source.text[:offset], source.text[offset:], options,
-                      newline=source.newline)
+    document = ParsedDocument(source.text, path=str(location.path.resolve()))
+    snippets = None if args.no_context else snippet_source(args.root, location.path)
+    result = complete_in_document(engine, document, offset, options, snippets=snippets)
     if args.json:
-        report = {"completion": result.text, "format": result.prompt.format.value,
-                  "model": args.model, **result.result.as_dict()}
-        report.pop("text")
+        report = {"completion": result.text if result else "",
+                  "mode": result.mode.value if result else "none",
+                  "language": document.language.name if document.language else None,
+                  "model": args.model}
+        if result is not None:
+            report["format"] = result.prompt.format.value
+            report.update(result.result.as_dict())
+            report.pop("text")
+            report["raw"] = result.raw
         print(json.dumps(report, ensure_ascii=False))
-    else:
+    elif result is not None:
         sys.stdout.write(result.text)
         if sys.stdout.isatty():
             sys.stdout.write("\n")
     return 0
+
+
+def snippet_source(root: str | None, path: Path) -> SnippetSource:
+    """Cross-file snippets from `root` (default: the workspace around `path`)."""
+    if root is not None and not Path(root).is_dir():
+        raise UserError(f"{root}: no such folder (--root)")
+    return SnippetSource(root or workspace_root(path))
+
+
+def workspace_root(path: Path) -> Path:
+    """The nearest folder above `path` that holds `.git`, else `path`'s own folder."""
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder

@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from codellama_lsp.commands.complete import snippet_source
 from codellama_lsp.commands.model_args import positive_int
-from codellama_lsp.context import prompt_for_cursor
+from codellama_lsp.context import document_prompt, prompt_for_cursor
 from codellama_lsp.errors import UserError
 from codellama_lsp.source import cursor_offset, parse_location, read_source
 from fim.instruct import DialogError, build_instruct_prompt, parse_dialog
+from codellama_lsp.syntax import ParsedDocument
 from fim.local import DEFAULT_CONTEXT_WINDOW
 from fim.prompt import choose_format
 from fim.tokenizer import load_tokenizer
@@ -32,6 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--spm", action="store_true", help="suffix-prefix-middle order")
     parser.add_argument("--raw", action="store_true",
                         help="exactly the text before and after the cursor (no extra context)")
+    parser.add_argument("--no-context", action="store_true",
+                        help="no cross-file snippets (definitions, recent edits)")
+    parser.add_argument("--root", default=None, help="workspace folder for cross-file snippets")
     parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW)
     parser.add_argument("--max-new-tokens", type=positive_int, default=128)
     parser.add_argument("--json", action="store_true", help='print {"ids": [...], "text": ...}')
@@ -52,8 +57,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--max-new-tokens must be smaller than --context-window")
     tokenizer = load_tokenizer(args.tokenizer)
     fmt = choose_format(tokenizer, args.spm)
-    prompt = prompt_for_cursor(tokenizer, source.text[:offset], source.text[offset:], fmt,
-                               args.context_window, args.max_new_tokens)
+    if args.raw:
+        prompt = prompt_for_cursor(tokenizer, source.text[:offset], source.text[offset:], fmt,
+                                   args.context_window, args.max_new_tokens)
+    else:
+        document = ParsedDocument(source.text, path=str(location.path.resolve()))
+        snippets = None if args.no_context else snippet_source(args.root, location.path)
+        prompt = document_prompt(tokenizer, document, offset, fmt, args.context_window,
+                                 args.max_new_tokens, snippets).prompt
     if args.json:
         print(json.dumps({"ids": prompt.ids, "text": prompt.text, "format": fmt.value},
                          ensure_ascii=False))

@@ -1,0 +1,1 @@
+"""Evaluations run by `codellama eval KIND` (one module per kind, found by name)."""
