@@ -26,6 +26,8 @@ class CompletionOptions:
     spm: bool = False
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
+    # Whose KV cache a serving engine keeps for this request (one per editor).
+    cache_key: str = "default"
 
 
 @dataclass
@@ -44,7 +46,8 @@ def complete(engine: Engine, prefix: str, suffix: str, options: CompletionOption
     prompt = prompt_for_cursor(engine.tokenizer, prefix, suffix, fmt, engine.context_window,
                                options.max_new_tokens)
     request = GenerationRequest(prompt.ids, options.max_new_tokens, options.temperature,
-                                options.top_p, list(options.stop), seed=options.seed)
+                                options.top_p, list(options.stop), seed=options.seed,
+                                cache_key=options.cache_key)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
@@ -74,7 +77,8 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
     if decision.mode is Mode.LINE and "\n" not in stop:
         stop.append("\n")  # one line wanted: don't generate the next ones
     request = GenerationRequest(built.prompt.ids, options.max_new_tokens, options.temperature,
-                                options.top_p, stop, seed=options.seed)
+                                options.top_p, stop, seed=options.seed,
+                                cache_key=options.cache_key)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pygls.uris import to_fs_path
+
 from codellama_lsp.positions import Encoding, LineIndex
+from codellama_lsp.syntax import ParsedDocument
 
 
 class UnknownDocument(KeyError):
@@ -31,6 +34,16 @@ class Document:
     version: int
     text: str
     _index: LineIndex | None = field(default=None, repr=False)
+    parsed: ParsedDocument = field(init=False, repr=False)
+    last_edit_offset: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self.parsed = ParsedDocument(self.text, self.language_id, path=self.path)
+
+    @property
+    def path(self) -> str | None:
+        """The file's path, for file: URIs (None for untitled buffers and the like)."""
+        return to_fs_path(self.uri) if self.uri.startswith("file:") else None
 
     @property
     def index(self) -> LineIndex:
@@ -48,8 +61,10 @@ class Document:
         self._replace(min(start, end), max(start, end), change.text)
 
     def _replace(self, start: int, end: int, text: str) -> None:
-        # The one place where edits land: a parsed tree (tree-sitter) would be edited here too.
-        self.text = self.text[:start] + text + self.text[end:]
+        # The one place where edits land: the text and its tree change together.
+        self.parsed.apply_edit(start, end, text)
+        self.text = self.parsed.text
+        self.last_edit_offset = start
 
 
 class DocumentStore:
@@ -76,6 +91,9 @@ class DocumentStore:
             return self._documents[uri]
         except KeyError:
             raise UnknownDocument(uri) from None
+
+    def all(self) -> list[Document]:
+        return list(self._documents.values())
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._documents

@@ -15,6 +15,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from codellama_lsp.documents import Change, Document, UnknownDocument
 from codellama_lsp.lsp_protocol import CodeLlamaProtocol
@@ -69,7 +70,17 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
 def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()
     ls.encoding = Encoding(ls.workspace.position_encoding or Encoding.UTF16.value)
+    ls.service.set_workspace(workspace_root(params))
     apply_settings(ls, params.initialization_options)
+
+
+def workspace_root(params: types.InitializeParams) -> str | None:
+    """The first workspace folder's path (or the older rootUri/rootPath), if on disk."""
+    uris = [f.uri for f in params.workspace_folders or []] + [params.root_uri or ""]
+    for uri in uris:
+        if uri.startswith("file:"):
+            return to_fs_path(uri)
+    return params.root_path or None
 
 
 def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
@@ -88,14 +99,14 @@ def exit_(ls: CodeLlamaServer, params: None) -> None:
 
 def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
-    ls.service.documents.open(item.uri, item.language_id, item.version, item.text)
+    ls.service.open(item.uri, item.language_id, item.version, item.text)
 
 
 def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
     changes = [_change(c) for c in params.content_changes]
     try:
-        ls.service.documents.change(params.text_document.uri, params.text_document.version,
-                                    changes, ls.encoding)
+        ls.service.change(params.text_document.uri, params.text_document.version, changes,
+                          ls.encoding)
     except UnknownDocument as exc:
         log.warning("didChange ignored: %s", exc)
 

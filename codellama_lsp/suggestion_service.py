@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
-from codellama_lsp.documents import Document, DocumentStore, UnknownDocument
+from codellama_lsp.documents import Change, Document, DocumentStore, UnknownDocument
 from codellama_lsp.item_range import replaced_length, rest_of_line
 from codellama_lsp.model_loading import ModelLoader
+from codellama_lsp.policy import Mode, decide
 from codellama_lsp.positions import Encoding
 from codellama_lsp.scheduler import Scheduler
 from codellama_lsp.settings import Settings
+from codellama_lsp.snippets import SnippetSource
 from codellama_lsp.stats import Stats
 from codellama_lsp.suggestion_cache import SuggestionCache
 from codellama_lsp.suggestions import Suggestions, cache_key, suggest
+from codellama_lsp.syntax import ParsedDocument
 from fim.engine import EngineError
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,25 @@ class SuggestionService:
         self.cache = SuggestionCache()
         self.stats = Stats()
         self.loader = ModelLoader()
+        self.snippets = SnippetSource()
+        # A serving engine keeps one KV cache per editor: this server is one editor.
+        self.cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
+
+    def set_workspace(self, root: str | None) -> None:
+        """Where definitions from files that are not open are looked for."""
+        documents = {d.path: d.text for d in self.documents.all() if d.path}
+        self.snippets = SnippetSource(root, documents)
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
+        document = self.documents.open(uri, language_id, version, text)
+        if document.path:
+            self.snippets.set_document(document.path, text)
+
+    def change(self, uri: str, version: int, changes: list[Change], encoding: Encoding) -> None:
+        """Apply an editor's changes; raises UnknownDocument for a URI never opened."""
+        document = self.documents.change(uri, version, changes, encoding)
+        if document.path:
+            self.snippets.record_edit(document.path, document.last_edit_offset, document.text)
 
     async def answer(self, uri: str, line: int, character: int, encoding: Encoding,
                      invoked: bool) -> Answer | None:
@@ -63,6 +86,10 @@ class SuggestionService:
         if not settings.enabled_for(document.language_id):
             return None
         version, text = document.version, document.text
+        snapshot = document.parsed.snapshot()  # the completion runs on it in another thread
+        if decide(text, offset, snapshot).mode is Mode.NONE:
+            self.scheduler.cancel(uri)  # e.g. mid-word: no suggestion, and older ones are stale
+            return None
         key, prefix, suffix = cache_key(settings, invoked), text[:offset], text[offset:]
         hit = self.cache.get(key, prefix, suffix)
         generated: Suggestions | None = None
@@ -72,7 +99,7 @@ class SuggestionService:
             self.stats.forwarded += hit.forwarded
             texts = hit.texts
         else:
-            generated = await self._generate(uri, text, offset, settings, invoked)
+            generated = await self._generate(uri, snapshot, offset, settings, invoked)
             if generated is None:
                 return None
             texts = generated.texts
@@ -83,15 +110,16 @@ class SuggestionService:
         self._record(started, generated)
         return Answer(document, offset, texts, self.stats.shown_items(len(texts)))
 
-    async def _generate(self, uri: str, text: str, offset: int, settings: Settings,
-                        invoked: bool) -> Suggestions | None:
+    async def _generate(self, uri: str, document: ParsedDocument, offset: int,
+                        settings: Settings, invoked: bool) -> Suggestions | None:
         debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
         try:
             engine = await self.loader.engine(settings.load_wait_ms / 1000)
             if engine is None:
                 return None
             result = await self.scheduler.run(
-                uri, lambda cancel: suggest(engine, text, offset, settings, invoked, cancel),
+                uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
+                                            self.snippets, self.cache_key),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -121,5 +149,7 @@ class SuggestionService:
                           "error": self.loader.error}}
 
     def close(self, uri: str) -> None:
+        if uri in self.documents and self.documents.get(uri).path:
+            self.snippets.close_document(self.documents.get(uri).path)
         self.documents.close(uri)
         self.scheduler.forget(uri)

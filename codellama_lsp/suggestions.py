@@ -1,7 +1,9 @@
 """Suggestions for a cursor in a document: the one place where the server asks the model.
 
-An automatic trigger gets one greedy suggestion; an invoked trigger up to `invoked_items`
-distinct ones, sampled with seeds 0, 1, ... (distinct, non-empty texts only).
+The syntax-aware pipeline decides whether and how much to suggest, adds definitions from other
+files and cleans the answer up (`complete_in_document`). An automatic trigger gets one greedy
+suggestion; an invoked trigger up to `invoked_items` distinct ones, sampled with seeds 0, 1, ...
+(distinct, non-empty texts only).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from codellama_lsp.completion import CompletionOptions, complete
+from codellama_lsp.completion import CompletionOptions, complete_in_document
 from codellama_lsp.settings import Settings
-from codellama_lsp.source import detect_newline
+from codellama_lsp.snippets import SnippetSource
+from codellama_lsp.syntax import ParsedDocument
 from fim.engine import Engine
 
 
@@ -22,13 +25,14 @@ class Suggestions:
     engine_s: float  # time inside engine.generate, all generations together
 
 
-def options_for(settings: Settings, invoked: bool, seed: int | None = None) -> CompletionOptions:
+def options_for(settings: Settings, invoked: bool, seed: int | None = None,
+                cache_key: str = "default") -> CompletionOptions:
     if not invoked:
         return CompletionOptions(max_new_tokens=settings.max_new_tokens, temperature=0.0,
-                                 spm=settings.fim_format == "spm")
+                                 spm=settings.fim_format == "spm", cache_key=cache_key)
     return CompletionOptions(max_new_tokens=settings.max_new_tokens,
                              temperature=settings.invoked_temperature, top_p=settings.top_p,
-                             spm=settings.fim_format == "spm", seed=seed)
+                             spm=settings.fim_format == "spm", seed=seed, cache_key=cache_key)
 
 
 def cache_key(settings: Settings, invoked: bool) -> str:
@@ -41,14 +45,11 @@ def cache_key(settings: Settings, invoked: bool) -> str:
     return repr(fields)
 
 
-def suggest(engine: Engine, text: str, offset: int, settings: Settings, invoked: bool,
-            cancel: threading.Event) -> Suggestions:
-    """Suggestions to insert at `offset` of the document `text`.
-
-    To complete with document structure (tree-sitter scope, clean-up, snippets from other
-    files), call that pipeline here instead of `complete` on plain prefix and suffix.
-    """
-    prefix, suffix, newline = text[:offset], text[offset:], detect_newline(text)
+def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
+            invoked: bool, cancel: threading.Event, snippets: SnippetSource | None = None,
+            cache_key: str = "default") -> Suggestions:
+    """Suggestions to insert at character `offset` of `document` (a snapshot: the editor
+    may go on editing the live document meanwhile)."""
     runs = settings.invoked_items if invoked else 1
     texts: list[str] = []
     engine_s = 0.0
@@ -56,10 +57,13 @@ def suggest(engine: Engine, text: str, offset: int, settings: Settings, invoked:
     for seed in range(runs):
         if cancel.is_set():
             break
-        result = complete(engine, prefix, suffix, options_for(settings, invoked, seed),
-                          newline=newline, cancel=cancel)
-        engine_s += result.result.total_s
+        result = complete_in_document(engine, document, offset,
+                                      options_for(settings, invoked, seed, cache_key),
+                                      cancel=cancel, snippets=snippets)
         generations += 1
+        if result is None:  # cleaned up to nothing, or cancelled
+            continue
+        engine_s += result.result.total_s
         if result.result.stop_reason == "cancelled":
             break
         if result.text.strip() and result.text not in texts:

@@ -157,3 +157,25 @@ async def test_accepting_an_item_runs_its_command_once(session):
     after = await stats(client)
     assert after["accepted"] == before["accepted"] + 1
     assert after["shown"] >= 1 and after["latency_ms"]["p50"] > 0
+
+
+async def test_no_model_call_in_the_middle_of_a_word(session):
+    """The completion policy runs in the server: mid-word, no suggestion and no generation."""
+    client, _ = session
+    uri = "file:///midword.py"
+    open_document(client, uri, "result = compute_total(values)\n")
+    before = await stats(client)
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 0, 13))
+    assert list(answer.items) == []
+    assert (await stats(client))["generations"] == before["generations"]
+
+
+async def test_single_line_suggestion_mid_line(session):
+    """Mid-line the policy asks for one line: no item ever spans lines."""
+    client, _ = session
+    uri = "file:///midline.py"
+    open_document(client, uri, "def f(x):\n    y = \n    return y\n")
+    answer = await client.text_document_inline_completion_async(
+        inline_params(uri, 1, 8, invoked=True))
+    for item in answer.items:
+        assert "\n" not in item.insert_text and item.range.start.line == item.range.end.line
