@@ -177,10 +177,10 @@ def _cursors(text: str, count: int) -> list[tuple[int, int, int]]:
 async def _bench(model: str, args: argparse.Namespace) -> dict:
     import torch
 
-    from codellama_lsp.context import prompt_for_cursor
-    from fim.engine import GenerationRequest
+    from codellama_lsp.completion import CompletionOptions, complete_in_document
+    from codellama_lsp.snippets import SnippetSource
+    from codellama_lsp.syntax import ParsedDocument
     from fim.local import LoadOptions, LocalEngine
-    from fim.prompt import choose_format
 
     # One thread each for the server and this process: on a small machine two processes that
     # each use every core only measure their fight for the cores.
@@ -193,33 +193,39 @@ async def _bench(model: str, args: argparse.Namespace) -> dict:
     try:
         await session.wait_for_model()
         engine = LocalEngine.load(LoadOptions(model=model))
-        fmt = choose_format(engine.tokenizer, False)
-        uri = "file:///bench/latency.py"
+        uri, path = "file:///bench/latency.py", "/bench/latency.py"
         session.open(uri, text)
+        # The server's pipeline, in this process: same document, same snippet sources.
+        document = ParsedDocument(text, "python", path=path)
+        snippets = SnippetSource(None, {path: text})
+        options = CompletionOptions(max_new_tokens=args.max_new_tokens)
         client_ms, inside_ms, alone_ms, same = [], [], [], 0
         for n, (line, character, offset) in enumerate(cursors):
-            prompt = prompt_for_cursor(engine.tokenizer, text[:offset], text[offset:], fmt,
-                                       engine.context_window, args.max_new_tokens)
-            request = GenerationRequest(prompt.ids, args.max_new_tokens)
+            def alone():
+                return complete_in_document(engine, document, offset, options, snippets=snippets)
             # A B B A: on a shared machine, load drifts; alternate which side runs first.
             if n % 2:
-                result = engine.generate(request)
+                completion = alone()
             started = time.perf_counter()
             answer = await session.complete(uri, line, character)
             elapsed = (time.perf_counter() - started) * 1000
             if not n % 2:
-                result = engine.generate(request)
+                completion = alone()
             engine_in_server = (await session.stats())["last_engine_ms"]
             if n < 3:
                 continue
             client_ms.append(elapsed)
             inside_ms.append(engine_in_server)
-            alone_ms.append(result.total_s * 1000)
+            if completion is None:  # the policy said no, or the answer cleaned up to nothing
+                same += not answer.items
+                continue
+            alone_ms.append(completion.result.total_s * 1000)
             served = answer.items[0].insert_text if answer.items else ""
-            same += served == result.text or not result.text.strip()
+            same += served == completion.text
         latency = {
             "requests": len(client_ms), "max_new_tokens": args.max_new_tokens,
-            "threads": args.threads, "prompt_tokens": len(prompt.ids),
+            "threads": args.threads,
+            "prompt_tokens": completion.result.prompt_tokens if completion else None,
             "client_ms": _summary(client_ms),
             "engine_in_server_ms": _summary(inside_ms),
             "engine_alone_ms": _summary(alone_ms),
