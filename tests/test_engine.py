@@ -10,18 +10,7 @@ import pytest
 from fim.engine import EngineError, GenerationRequest
 from fim.local import LoadOptions, LocalEngine, choose_device, choose_dtype
 from fim.prompt import FimFormat, build_prompt
-
-
-class CancelAfter(threading.Event):
-    """A cancel flag that turns itself on after `n` checks (one check per generated token)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.checks, self.n = 0, n
-
-    def is_set(self) -> bool:
-        self.checks += 1
-        return self.checks > self.n or super().is_set()
+from tests.cancel_flags import CancelAfter
 
 
 @pytest.fixture()

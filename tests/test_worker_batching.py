@@ -10,22 +10,11 @@ import pytest
 from fim.batching import BatchScheduler, Job, QueueFull
 from fim.engine import GenerationRequest
 from fim.prompt import FimFormat, build_prompt
+from tests.cancel_flags import CancelAfter
 
 PROMPTS = [("def add(a, b):\n    return ", "\n"), ("import os\n", ""),
            ("class Foo:\n    def __init__(self", "):\n        pass\n"), ("x = 1", "y"),
            ("for i in range(10):\n    print(i", ")\n")]
-
-
-class CancelAfter(threading.Event):
-    """A cancel flag that turns itself on after `n` checks (one check per generated token)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.checks, self.n = 0, n
-
-    def is_set(self) -> bool:
-        self.checks += 1
-        return self.checks > self.n or super().is_set()
 
 
 class Outcomes:
