@@ -1,8 +1,9 @@
 """The language server: pygls wiring only, protocol in and protocol out.
 
 The handlers translate LSP messages into calls on `SuggestionService` (documents, settings,
-model, scheduler, cache, stats) and its answers back into LSP types; positions are converted
-in the negotiated encoding (`positions`).
+model, scheduler, cache, stats) and `EditService` (instruction edits: the `codellama/edit`
+request, code actions, the `codellama.edit` command) and their answers back into LSP types;
+positions are converted in the negotiated encoding (`positions`).
 """
 
 from __future__ import annotations
