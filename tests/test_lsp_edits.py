@@ -50,8 +50,9 @@ def constant_model(tiny_model, tmp_path_factory):
     return directory
 
 
-def edit_capabilities(apply_edit: bool = True) -> types.ClientCapabilities:
-    caps = capabilities()
+def edit_capabilities(apply_edit: bool = True, encodings: list[str] | None = None
+                      ) -> types.ClientCapabilities:
+    caps = capabilities(encodings)
     caps.workspace.apply_edit = apply_edit
     caps.workspace.workspace_edit = types.WorkspaceEditClientCapabilities(document_changes=True)
     return caps
@@ -316,6 +317,25 @@ async def test_a_change_while_the_edit_is_computed_refuses_it(session):
     assert (await server_text(client, uri))["text"] == "# edited meanwhile\n" + SOURCE
 
 
+async def test_the_request_answers_content_modified_when_the_document_changes(session):
+    client, _ = session
+    uri = "file:///stale-request.py"
+    open_document(client, uri, SOURCE, version=1)
+    configure(client, editMaxNewTokens=LONG // 16)
+    pending = asyncio.ensure_future(edit(client, uri, (2, 0), (4, 0)))
+
+    async def running():
+        return (await edit_stats(client))["running"] == 1
+    await until(running)
+    change(client, uri, 2, (5, 0), (5, 0), "x = 1\n")
+    assert (await edit_stats(client))["running"] == 1  # the premise, as above
+    with pytest.raises(JsonRpcException) as caught:
+        await pending
+    configure(client, editMaxNewTokens=SHORT)
+    assert caught.value.code == -32801 and "changed while the edit was computed" in \
+        caught.value.message
+
+
 async def test_an_action_offered_for_an_older_version_is_refused(session):
     client, editor = session
     uri = "file:///older.py"
@@ -371,11 +391,20 @@ async def test_failed_instruct_model_is_reported_once_and_a_shared_one_serves(ti
         await client.stop()
 
 
-async def test_no_code_actions_for_a_client_that_cannot_apply_edits(tiny_model):
-    client, _ = await start({"model": str(tiny_model)}, edit_capabilities(apply_edit=False))
+async def test_utf8_client_gets_utf8_edits_and_without_apply_edit_no_code_actions(
+        tiny_model, constant_model):
+    client, result = await start({"model": str(tiny_model), "instructModel": str(constant_model),
+                                  "editMaxNewTokens": SHORT},
+                                 edit_capabilities(apply_edit=False, encodings=["utf-8"]))
     try:
-        open_document(client, "file:///x.py", SOURCE)
-        assert await code_actions(client, "file:///x.py", (2, 0), (4, 0), [UNDEFINED]) == []
+        assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+        uri = "file:///utf8.py"
+        open_document(client, uri, "x = 1\ns = '😀'")  # no final newline
+        (only,) = (await edit(client, uri, (1, 0), (1, 10)))["edits"]
+        # The last line has no line end: the edit ends inside it, counted in UTF-8 bytes.
+        assert only["range"] == lsp_range((1, 0), (1, 10))
+        assert re.match(r"^⁇( +⁇)* *$", only["newText"])
+        assert await code_actions(client, uri, (0, 0), (1, 0), [UNDEFINED]) == []
     finally:
         await client.shutdown_session()
         await client.stop()
