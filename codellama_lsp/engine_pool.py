@@ -3,6 +3,7 @@ copy of the weights) serves both completions and edits."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
@@ -11,6 +12,9 @@ from fim.engines import open_engine
 from fim.local import LoadOptions
 
 Opener = Callable[[str, LoadOptions], Engine]
+Key = tuple[str, LoadOptions]
+
+log = logging.getLogger(__name__)
 
 
 class EnginePool:
@@ -47,3 +51,18 @@ class EnginePool:
     def loaded(self) -> list[tuple[str, LoadOptions]]:
         with self._lock:
             return list(self._engines)
+
+    def retain(self, wanted: set[Key]) -> None:
+        """Drop (and close, where the engine can be closed) every engine not in `wanted`: the
+        settings name other models now, and two models at once may not fit."""
+        with self._lock:
+            dropped = [self._engines.pop(key) for key in list(self._engines)
+                       if key not in wanted]
+        for engine in dropped:
+            close = getattr(engine, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception as exc:  # noqa: BLE001 - a failed close must not stop a load
+                log.warning("closing an engine no longer used failed: %s", exc)

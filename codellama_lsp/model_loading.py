@@ -36,9 +36,14 @@ class LoadOutcome:
 
 
 class ModelLoader:
-    """Loads one engine at a time in a thread; a new `start` makes earlier loads moot."""
+    """Loads one engine at a time in a thread; a new `start` makes earlier loads moot.
 
-    def __init__(self) -> None:
+    With `close_replaced`, the engine a new `start` replaces is closed; without, whoever hands
+    out the engines (an EnginePool shared with another loader) closes them.
+    """
+
+    def __init__(self, close_replaced: bool = True) -> None:
+        self._close_replaced = close_replaced
         self._future: Future[Engine] | None = None
         self._description = ""
         self._error: str | None = None
@@ -68,7 +73,8 @@ class ModelLoader:
         self._future, self._description, self._error = engine_future, description, None
 
         def run() -> None:
-            _close(previous)  # before loading: two models at once may not fit
+            if self._close_replaced:
+                _close(previous)  # before loading: two models at once may not fit
             started = time.perf_counter()
             try:
                 engine = load()
@@ -82,7 +88,7 @@ class ModelLoader:
                                                time.perf_counter() - started))
                 return
             engine_future.set_result(engine)
-            if self._future is not engine_future:
+            if self._future is not engine_future and self._close_replaced:
                 _close(engine_future)  # settings changed while it loaded: nobody will use it
             outcome.set_result(LoadOutcome(description, engine, None,
                                            time.perf_counter() - started))

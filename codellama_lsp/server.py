@@ -1,8 +1,9 @@
 """The language server: pygls wiring only, protocol in and protocol out.
 
 The handlers translate LSP messages into calls on `SuggestionService` (documents, settings,
-model, scheduler, cache, stats) and its answers back into LSP types; positions are converted
-in the negotiated encoding (`positions`).
+model, scheduler, cache, stats) and `EditService` (instruction edits: the `codellama/edit`
+request, code actions, the `codellama.edit` command) and their answers back into LSP types;
+positions are converted in the negotiated encoding (`positions`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from codellama_lsp.documents import Change, Document, UnknownDocument
+from codellama_lsp.edit_service import EDIT_COMMAND, EDIT_METHOD, EditService, parse_target, \
+    rpc_error
+from codellama_lsp.errors import UserError
 from codellama_lsp.lsp_protocol import CodeLlamaProtocol
 from codellama_lsp.positions import Encoding, PositionError
 from codellama_lsp.settings import SECTION, Settings, update_settings
 from codellama_lsp.suggestion_service import Answer, SuggestionService
-from fim.engines import open_engine
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class CodeLlamaServer(LanguageServer):
         super().__init__("codellama-lsp", VERSION, protocol_cls=CodeLlamaProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.service = SuggestionService(defaults)
+        self.edits = EditService(self.service, self.show)
         self.encoding = Encoding.UTF16
         self._progress_tokens = itertools.count(1)
         self.loop: asyncio.AbstractEventLoop | None = None  # known once the client is there
@@ -62,6 +66,11 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
     server.feature(STATS_METHOD)(stats)
     server.feature(DOCUMENT_METHOD)(document_text)
     server.command(ACCEPT_COMMAND)(accept)
+    server.feature(EDIT_METHOD)(edit)
+    server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.RefactorRewrite,
+                           types.CodeActionKind.QuickFix]))(code_action)
+    server.command(EDIT_COMMAND)(run_edit)
     return server
 
 
@@ -89,10 +98,12 @@ def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
 
 def shutdown(ls: CodeLlamaServer, params: None) -> None:
     ls.service.scheduler.shutdown()
+    ls.edits.shutdown()
 
 
 def exit_(ls: CodeLlamaServer, params: None) -> None:
     ls.service.scheduler.shutdown()  # an exit without shutdown must not wait for a generation
+    ls.edits.shutdown()
 
 
 # -- documents ---------------------------------------------------------------------------------
@@ -148,8 +159,7 @@ def apply_settings(ls: CodeLlamaServer, raw: Any, reload: bool = False) -> None:
 def start_loading(ls: CodeLlamaServer) -> None:
     settings = ls.service.settings
     log.info("loading %s (engine %s)", settings.model, settings.engine)
-    outcome = ls.service.loader.start(settings.model,
-                              lambda: open_engine(settings.engine, settings.load_options()))
+    outcome = ls.service.loader.start(settings.model, lambda: ls.service.load_engine(settings))
     asyncio.ensure_future(_report_loading(ls, asyncio.wrap_future(outcome)))
 
 
@@ -256,7 +266,7 @@ def accept(ls: CodeLlamaServer, *args: Any) -> bool:
 
 
 def stats(ls: CodeLlamaServer, params: Any) -> dict:
-    return ls.service.report()
+    return {**ls.service.report(), "edits": ls.edits.report()}
 
 
 def document_text(ls: CodeLlamaServer, params: Any) -> dict:
@@ -269,3 +279,25 @@ def document_text(ls: CodeLlamaServer, params: Any) -> dict:
     except UnknownDocument as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
     return {"uri": uri, "version": document.version, "text": document.text}
+
+
+# -- instruction edits (edit_service) ------------------------------------------------------------
+
+async def edit(ls: CodeLlamaServer, params: Any) -> dict:
+    """`codellama/edit` {textDocument: {uri}, range, instruction} -> {edits, version};
+    cancellable with $/cancelRequest."""
+    try:
+        computed = await ls.edits.compute(parse_target(params), ls.encoding)
+    except UserError as exc:
+        raise rpc_error(exc) from None
+    return computed.as_result()
+
+
+def code_action(ls: CodeLlamaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    applies = _client_has(ls, "workspace.apply_edit") and \
+        _client_has(ls, "workspace.workspace_edit.document_changes")
+    return ls.edits.code_actions(params, applies)
+
+
+async def run_edit(ls: CodeLlamaServer, *args: Any) -> dict:
+    return await ls.edits.execute(list(args), ls.encoding, ls.workspace_apply_edit_async)

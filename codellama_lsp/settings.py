@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fim.instruct import DEFAULT_INSTRUCT_MODEL
 from fim.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
 SECTION = "codellama"
@@ -31,11 +32,22 @@ class Settings:
     invoked_temperature: float = 0.6
     top_p: float = 0.95
     load_wait_ms: int = 3000  # how long a request waits for a loading model
+    # Edits: Code Llama - Instruct. Where it equals `model`, one engine serves both.
+    instruct_model: str = DEFAULT_INSTRUCT_MODEL
+    edit_max_new_tokens: int | None = None  # None: twice the selection's tokens plus some slack
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(model=self.model, device=self.device, dtype=self.dtype,
                            device_map=self.device_map, quantization=self.quantization,
                            context_window=self.context_window)
+
+    def instruct_load_options(self) -> LoadOptions:
+        """The instruct model's options: the same device, precision and window as `model`'s."""
+        return dataclasses.replace(self.load_options(), model=self.instruct_model)
+
+    def engine_keys(self) -> set[tuple[str, LoadOptions]]:
+        """The engines these settings use (completion and instruct; one where they agree)."""
+        return {(self.engine, self.load_options()), (self.engine, self.instruct_load_options())}
 
     def enabled_for(self, language_id: str) -> bool:
         return "*" in self.languages or language_id in self.languages
@@ -125,6 +137,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "invokedTemperature": ("invoked_temperature", _number(0.0, 2.0)),
     "topP": ("top_p", _number(0.01, 1.0)),
     "loadWaitMs": ("load_wait_ms", _integer(0, 600_000)),
+    "instructModel": ("instruct_model", _string),
+    "editMaxNewTokens": ("edit_max_new_tokens", _optional(_integer(1, 8192))),
 }
 
 

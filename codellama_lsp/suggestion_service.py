@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from codellama_lsp.documents import Change, Document, DocumentStore, UnknownDocument
+from codellama_lsp.engine_pool import EnginePool
 from codellama_lsp.item_range import replaced_length, rest_of_line
 from codellama_lsp.model_loading import ModelLoader
 from codellama_lsp.policy import Mode, decide
@@ -22,7 +23,7 @@ from codellama_lsp.stats import Stats
 from codellama_lsp.suggestion_cache import SuggestionCache
 from codellama_lsp.suggestions import Suggestions, cache_key, suggest
 from codellama_lsp.syntax import ParsedDocument
-from fim.engine import EngineError
+from fim.engine import Engine, EngineError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ class SuggestionService:
         self.scheduler = Scheduler()
         self.cache = SuggestionCache()
         self.stats = Stats()
-        self.loader = ModelLoader()
+        # Engines are shared with the edits (one engine where the instruct model is the
+        # completion model): the pool, not the loader, closes those no longer wanted.
+        self.engines = EnginePool()
+        self.loader = ModelLoader(close_replaced=False)
         self.snippets = SnippetSource()
         # A serving engine keeps one KV cache per editor: this server is one editor.
         self.cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
@@ -68,6 +72,12 @@ class SuggestionService:
         document = self.documents.change(uri, version, changes, encoding)
         if document.path:
             self.snippets.record_edit(document.path, document.last_edit_offset, document.text)
+
+    def load_engine(self, settings: Settings) -> Engine:
+        """The completion engine for `settings` (runs in the loading thread): engines the
+        settings no longer name are dropped first, as two models at once may not fit."""
+        self.engines.retain(settings.engine_keys())
+        return self.engines.get(settings.engine, settings.load_options())
 
     async def answer(self, uri: str, line: int, character: int, encoding: Encoding,
                      invoked: bool) -> Answer | None:

@@ -62,3 +62,17 @@ def test_a_failed_load_is_not_remembered(tmp_path):
         with pytest.raises(EngineError, match="no such model directory"):
             pool.get("local", missing)
     assert len(opener.calls) == 2 and pool.loaded() == []
+
+
+def test_retain_drops_and_closes_the_engines_no_longer_named(tiny_model, tiny_model_no_fim):
+    opener = CountingOpener()
+    pool = EnginePool(opener)
+    kept = ("local", LoadOptions(model=str(tiny_model)))
+    local = pool.get(*kept)
+    pool.get("local", LoadOptions(model=str(tiny_model_no_fim)))
+    remote = pool.get("http://127.0.0.1:9", LoadOptions(model=str(tiny_model)))
+    pool.retain({kept})
+    assert pool.loaded() == [kept] and pool.get(*kept) is local
+    assert remote._loop.is_closed()  # a remote engine's connection thread is gone
+    pool.get("local", LoadOptions(model=str(tiny_model_no_fim)))  # loaded again when named
+    assert opener.calls.count(str(tiny_model_no_fim)) == 2

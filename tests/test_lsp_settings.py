@@ -40,3 +40,18 @@ def test_max_new_tokens_must_leave_room_for_the_prompt():
 def test_non_objects_and_none():
     assert update_settings(Settings(), None).errors == []
     assert update_settings(Settings(), [1, 2]).errors == ["settings must be an object, got list"]
+
+
+def test_instruct_model_and_edit_length():
+    update = update_settings(Settings(), {"instructModel": "/models/7b-instruct",
+                                          "editMaxNewTokens": 256, "device": "cpu"})
+    assert update.errors == []
+    s = update.settings
+    assert s.instruct_load_options().model == "/models/7b-instruct"
+    assert s.instruct_load_options().device == "cpu" and s.edit_max_new_tokens == 256
+    assert len(s.engine_keys()) == 2
+    assert len(update_settings(s, {"instructModel": s.model}).settings.engine_keys()) == 1
+    assert Settings().instruct_model == "codellama/CodeLlama-7b-Instruct-hf"
+    bad = update_settings(s, {"instructModel": "", "editMaxNewTokens": 0})
+    assert bad.settings == s and len(bad.errors) == 2
+    assert update_settings(s, {"editMaxNewTokens": None}).settings.edit_max_new_tokens is None
