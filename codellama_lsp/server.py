@@ -94,6 +94,7 @@ def workspace_root(params: types.InitializeParams) -> str | None:
 
 def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
     start_loading(ls)
+    ls.service.warm_snippets()
 
 
 def shutdown(ls: CodeLlamaServer, params: None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -61,6 +62,19 @@ class SuggestionService:
         """Where definitions from files that are not open are looked for."""
         documents = {d.path: d.text for d in self.documents.all() if d.path}
         self.snippets = SnippetSource(root, documents)
+
+    def warm_snippets(self) -> None:
+        """Index the workspace's files in the background, not during the first completion."""
+        snippets = self.snippets
+
+        def warm() -> None:
+            try:
+                count = snippets.warm()
+                log.info("indexed %d workspace files for cross-file context", count)
+            except Exception as exc:  # noqa: BLE001 - indexing is an extra; completions go on
+                log.warning("workspace indexing failed: %s", exc)
+
+        threading.Thread(target=warm, name="codellama-index", daemon=True).start()
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> None:
         document = self.documents.open(uri, language_id, version, text)
