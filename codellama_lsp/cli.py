@@ -34,6 +34,15 @@ def command_modules(package: ModuleType) -> list[ModuleType]:
     return found
 
 
+def add_command_group(commands: argparse._SubParsersAction, name: str, package: ModuleType,
+                      dest: str, help: str, description: str) -> None:
+    """`codellama NAME KIND`: one subcommand per module of `package` (see `command_modules`)."""
+    parser = commands.add_parser(name, help=help, description=description)
+    kinds = parser.add_subparsers(dest=dest, required=True, parser_class=Parser)
+    for module in command_modules(package):
+        module.register(kinds)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="codellama", description="Code Llama completions and edits, "
                     "in editors (LSP) and on the command line.")

@@ -9,11 +9,9 @@ from codellama_lsp import benchmarks
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from codellama_lsp.cli import Parser, command_modules
+    from codellama_lsp.cli import add_command_group
 
-    parser = commands.add_parser("bench", help="run a benchmark and print its figures",
-                                 description="Benchmarks print medians and percentiles measured "
-                                 "in one run; --json for machine-readable figures.")
-    kinds = parser.add_subparsers(dest="benchmark", required=True, parser_class=Parser)
-    for module in command_modules(benchmarks):
-        module.register(kinds)
+    add_command_group(commands, "bench", benchmarks, "benchmark",
+                      help="run a benchmark and print its figures",
+                      description="Benchmarks print medians and percentiles measured in one "
+                      "run; --json for machine-readable figures.")

@@ -9,11 +9,9 @@ from codellama_lsp import evals
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from codellama_lsp.cli import Parser, command_modules
+    from codellama_lsp.cli import add_command_group
 
-    parser = commands.add_parser("eval", help="run an evaluation and print its figures",
-                                 description="Evaluations print their figures; --json for "
-                                 "machine-readable ones.")
-    kinds = parser.add_subparsers(dest="evaluation", required=True, parser_class=Parser)
-    for module in command_modules(evals):
-        module.register(kinds)
+    add_command_group(commands, "eval", evals, "evaluation",
+                      help="run an evaluation and print its figures",
+                      description="Evaluations print their figures; --json for "
+                      "machine-readable ones.")
