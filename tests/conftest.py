@@ -48,6 +48,22 @@ def codellama_tokenizer_path() -> Path:
     return SHARED_TOKENIZER
 
 
+@pytest.fixture(scope="session")
+def ours(codellama_tokenizer_path):
+    """Our tokenizer on the real-layout Code Llama vocabulary."""
+    from fim.tokenizer import load_tokenizer
+
+    return load_tokenizer(codellama_tokenizer_path)
+
+
+@pytest.fixture(scope="session")
+def ref(codellama_tokenizer_path):
+    """Meta's reference construction on the same vocabulary (tests/reference.py)."""
+    from tests.reference import ReferenceTokenizer
+
+    return ReferenceTokenizer(codellama_tokenizer_path)
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `codellama ARGS...` as a user would, from this checkout."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from fim.instruct import (DialogError, Message, answer_text, build_instruct_prompt,
                           has_special_tags, parse_dialog)
-from fim.tokenizer import load_tokenizer
 from tests.conftest import run_cli
-from tests.reference import ReferenceTokenizer
 from tests.reference_instruct import chat_prompt_tokens
 
 CODE = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n'
@@ -45,16 +43,6 @@ DIALOGS = {
         {"role": "user", "content": "   "},
     ],
 }
-
-
-@pytest.fixture(scope="module")
-def ours(codellama_tokenizer_path):
-    return load_tokenizer(codellama_tokenizer_path)
-
-
-@pytest.fixture(scope="module")
-def ref(codellama_tokenizer_path):
-    return ReferenceTokenizer(codellama_tokenizer_path)
 
 
 @pytest.mark.parametrize("name", sorted(DIALOGS))

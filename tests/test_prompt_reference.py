@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from codellama_lsp.context import prompt_for_cursor
 from fim.prompt import FimFormat, build_prompt
-from fim.tokenizer import load_tokenizer
 from tests.conftest import run_cli
-from tests.reference import ReferenceTokenizer, infilling_prompt_tokens
+from tests.reference import infilling_prompt_tokens
 
 PUBLISHED_PSM = [int(i) for i in (
     "1 32007 822 3349 29918 5464 29918 294 18869 29898 29879 29901 851 29897 1599 851 29901 13 "
@@ -31,16 +30,6 @@ CASES = {
     "suffix_starts_newline": ("a = 1", "\n\nb = 2"),
     "whitespace_runs": ('    """ \n\n\n   ', '\t \t  """\n'),
 }
-
-
-@pytest.fixture(scope="module")
-def ours(codellama_tokenizer_path):
-    return load_tokenizer(codellama_tokenizer_path)
-
-
-@pytest.fixture(scope="module")
-def ref(codellama_tokenizer_path):
-    return ReferenceTokenizer(codellama_tokenizer_path)
 
 
 def test_fim_ids_are_looked_up_by_piece(ours):
