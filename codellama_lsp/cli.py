@@ -13,7 +13,7 @@ from types import ModuleType
 
 from codellama_lsp import commands
 from codellama_lsp.errors import UserError
-from fim.engine import EngineError
+from fim.engines.base import EngineError
 from fim.tokenizer import TokenizerError
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 from fim.tokenizer import Tokenizer
 
@@ -69,7 +69,8 @@ def fit_window(tokenizer: Tokenizer, prefix: str, suffix: str, budget: int,
     while True:
         window_prefix = "".join(pre_lines[len(pre_lines) - keep_pre:]) + cursor_part
         window_suffix = cursor_suffix + "".join(suf_lines[:keep_suf])
-        total = len(tokenizer.encode(window_prefix)) + len(tokenizer.encode_infilling(window_suffix))
+        total = (len(tokenizer.encode(window_prefix))
+                 + len(tokenizer.encode_infilling(window_suffix)))
         if total <= budget or keep_pre + keep_suf == 0:
             break
         # Lines merge across boundaries a little differently from the per-line counts.

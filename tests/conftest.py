@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_TOKENIZER = ROOT.parent / "shared" / "data" / "codellama-tokenizer" / "tokenizer.model"
+from tests.support.paths import ROOT, SHARED_TOKENIZER  # noqa: F401 - ROOT for fixtures
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +33,7 @@ def tiny_model_no_fim(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_model):
-    from fim.local import LoadOptions, LocalEngine
+    from fim.engines.local import LoadOptions, LocalEngine
 
     return LocalEngine.load(LoadOptions(model=str(tiny_model)))
 
@@ -59,13 +56,6 @@ def ours(codellama_tokenizer_path):
 @pytest.fixture(scope="session")
 def ref(codellama_tokenizer_path):
     """Meta's reference construction on the same vocabulary (tests/reference.py)."""
-    from tests.reference import ReferenceTokenizer
+    from tests.support.reference import ReferenceTokenizer
 
     return ReferenceTokenizer(codellama_tokenizer_path)
-
-
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run `codellama ARGS...` as a user would, from this checkout."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "codellama_lsp", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=timeout)

@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from codellama_lsp.commands.model_args import positive_int
-from codellama_lsp.context import document_prompt
+from codellama_lsp.completion.cursor_prompt import document_prompt
+from codellama_lsp.completion.policy import Mode, decide
+from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
-from codellama_lsp.policy import Mode, decide
-from codellama_lsp.snippets import SnippetSource
-from codellama_lsp.source import read_source
-from codellama_lsp.syntax import ParsedDocument
-from fim.local import DEFAULT_CONTEXT_WINDOW
+from codellama_lsp.syntax.parsed import ParsedDocument
+from codellama_lsp.syntax.source_files import read_source
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW
 from fim.prompt import choose_format
 from fim.tokenizer import Tokenizer, load_tokenizer
 

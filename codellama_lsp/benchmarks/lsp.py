@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from codellama_lsp.commands.model_args import non_negative_float, positive_int
-from codellama_lsp.stats import percentile
-from fim.engine import EngineError
+from codellama_lsp.lsp.stats import percentile
+from fim.engines.base import Engine, EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_FILE = "textwrap.py"  # from this Python's standard library: real code, always present
@@ -99,8 +99,10 @@ class Session:
         self.client.initialized(types.InitializedParams())
 
     async def _drain_stderr(self) -> None:
-        stream = self.client._server.stderr
-        while line := await stream.readline():
+        process = self.client._server
+        if process is None or process.stderr is None:
+            return
+        while line := await process.stderr.readline():
             self.stderr_tail = (self.stderr_tail + [line.decode(errors="replace")])[-20:]
 
     async def stats(self) -> dict:
@@ -150,7 +152,8 @@ class Session:
         await self.client.shutdown_async(None)
         self.client.exit(None)
         try:
-            await asyncio.wait_for(self.client._server.wait(), 10)
+            if self.client._server is not None:
+                await asyncio.wait_for(self.client._server.wait(), 10)
         finally:
             await self.client.stop()
 
@@ -177,64 +180,19 @@ def _cursors(text: str, count: int) -> list[tuple[int, int, int]]:
 async def _bench(model: str, args: argparse.Namespace) -> dict:
     import torch
 
-    from codellama_lsp.completion import CompletionOptions, complete_in_document
-    from codellama_lsp.snippets import SnippetSource
-    from codellama_lsp.syntax import ParsedDocument
-    from fim.local import LoadOptions, LocalEngine
+    from fim.engines.local import LoadOptions, LocalEngine
 
     # One thread each for the server and this process: on a small machine two processes that
     # each use every core only measure their fight for the cores.
     torch.set_num_threads(args.threads)
     text = _document(args.lines)
-    cursors = _cursors(text, args.requests + 3)  # the first 3 warm up
     session = Session()
     await session.start({"model": model, "maxNewTokens": args.max_new_tokens,
                          "debounceMs": 0}, threads=args.threads)
     try:
         await session.wait_for_model()
         engine = LocalEngine.load(LoadOptions(model=model))
-        uri, path = "file:///bench/latency.py", "/bench/latency.py"
-        session.open(uri, text)
-        # The server's pipeline, in this process: same document, same snippet sources.
-        document = ParsedDocument(text, "python", path=path)
-        snippets = SnippetSource(None, {path: text})
-        options = CompletionOptions(max_new_tokens=args.max_new_tokens)
-        client_ms, inside_ms, alone_ms, same = [], [], [], 0
-        for n, (line, character, offset) in enumerate(cursors):
-            def alone():
-                return complete_in_document(engine, document, offset, options, snippets=snippets)
-            # A B B A: on a shared machine, load drifts; alternate which side runs first.
-            if n % 2:
-                completion = alone()
-            started = time.perf_counter()
-            answer = await session.complete(uri, line, character)
-            elapsed = (time.perf_counter() - started) * 1000
-            if not n % 2:
-                completion = alone()
-            engine_in_server = (await session.stats())["last_engine_ms"]
-            if n < 3:
-                continue
-            client_ms.append(elapsed)
-            inside_ms.append(engine_in_server)
-            if completion is None:  # the policy said no, or the answer cleaned up to nothing
-                same += not answer.items
-                continue
-            alone_ms.append(completion.result.total_s * 1000)
-            served = answer.items[0].insert_text if answer.items else ""
-            same += served == completion.text
-        latency = {
-            "requests": len(client_ms), "max_new_tokens": args.max_new_tokens,
-            "threads": args.threads,
-            "prompt_tokens": completion.result.prompt_tokens if completion else None,
-            "client_ms": _summary(client_ms),
-            "engine_in_server_ms": _summary(inside_ms),
-            "engine_alone_ms": _summary(alone_ms),
-            # the target: what the server adds to the engine's time for the same generation
-            "ratio": _ratio(client_ms, inside_ms),
-            # a cross-check: the same prompts through an engine in this process
-            "ratio_vs_engine_alone": _ratio(client_ms, alone_ms),
-            "same_text_as_engine_alone": f"{same}/{len(client_ms)}",
-        }
+        latency = await _latency(session, engine, text, args)
         typing = {"debounce_75ms": await _typing(session, "file:///bench/typing-a.py", 75,
                                                  args.keystroke_ms),
                   "debounce_off": await _typing(session, "file:///bench/typing-b.py", 0,
@@ -252,12 +210,67 @@ async def _bench(model: str, args: argparse.Namespace) -> dict:
             "server_side_overhead_ms": _rounded(final["overhead_ms"])}
 
 
+async def _latency(session: Session, engine: Engine, text: str,
+                   args: argparse.Namespace) -> dict:
+    """Completions at many cursors through the server, beside the same pipeline in this
+    process: the server's latency over the engine's own time."""
+    from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
+    from codellama_lsp.completion.snippets import SnippetSource
+    from codellama_lsp.syntax.parsed import ParsedDocument
+
+    cursors = _cursors(text, args.requests + 3)  # the first 3 warm up
+    uri, path = "file:///bench/latency.py", "/bench/latency.py"
+    session.open(uri, text)
+    # The server's pipeline, in this process: same document, same snippet sources.
+    document = ParsedDocument(text, "python", path=path)
+    snippets = SnippetSource(None, {path: text})
+    options = CompletionOptions(max_new_tokens=args.max_new_tokens)
+    client_ms, inside_ms, alone_ms, same = [], [], [], 0
+    for n, (line, character, offset) in enumerate(cursors):
+        def alone(offset: int = offset):
+            return complete_in_document(engine, document, offset, options,
+                                        snippets=snippets)
+        # A B B A: on a shared machine, load drifts; alternate which side runs first.
+        if n % 2:
+            completion = alone()
+        started = time.perf_counter()
+        answer = await session.complete(uri, line, character)
+        elapsed = (time.perf_counter() - started) * 1000
+        if not n % 2:
+            completion = alone()
+        engine_in_server = (await session.stats())["last_engine_ms"]
+        if n < 3:
+            continue
+        client_ms.append(elapsed)
+        inside_ms.append(engine_in_server)
+        if completion is None:  # the policy said no, or the answer cleaned up to nothing
+            same += not answer.items
+            continue
+        alone_ms.append(completion.result.total_s * 1000)
+        served = answer.items[0].insert_text if answer.items else ""
+        same += served == completion.text
+    latency = {
+        "requests": len(client_ms), "max_new_tokens": args.max_new_tokens,
+        "threads": args.threads,
+        "prompt_tokens": completion.result.prompt_tokens if completion else None,
+        "client_ms": _summary(client_ms),
+        "engine_in_server_ms": _summary(inside_ms),
+        "engine_alone_ms": _summary(alone_ms),
+        # the target: what the server adds to the engine's time for the same generation
+        "ratio": _ratio(client_ms, inside_ms),
+        # a cross-check: the same prompts through an engine in this process
+        "ratio_vs_engine_alone": _ratio(client_ms, alone_ms),
+        "same_text_as_engine_alone": f"{same}/{len(client_ms)}",
+    }
+    return latency
+
+
 def _ratio(numerators: list[float], denominators: list[float]) -> dict:
     per_request = [a / b for a, b in zip(numerators, denominators)]
     return {"of_medians": round(statistics.median(numerators)
                                 / statistics.median(denominators), 3),
-            "per_request_p50": round(percentile(per_request, 50), 3),
-            "per_request_p95": round(percentile(per_request, 95), 3)}
+            "per_request_p50": _round(percentile(per_request, 50), 3),
+            "per_request_p95": _round(percentile(per_request, 95), 3)}
 
 
 def _rounded(figures: dict) -> dict:
@@ -291,8 +304,12 @@ async def _typing(session: Session, uri: str, debounce_ms: int, keystroke_ms: fl
 
 
 def _summary(values: list[float], digits: int = 2) -> dict:
-    return {"p50": round(percentile(values, 50), digits),
-            "p95": round(percentile(values, 95), digits)}
+    return {"p50": _round(percentile(values, 50), digits),
+            "p95": _round(percentile(values, 95), digits)}
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _print(figures: dict) -> None:

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         levels = [int(n) for n in args.clients.split(",")]
     except ValueError:
-        raise UserError(f"--clients must be numbers separated by commas, got {args.clients!r}")
+        raise UserError("--clients must be numbers separated by commas, "
+                        f"got {args.clients!r}") from None
     if not levels or min(levels) < 1:
         raise UserError("--clients must be positive")
     with tempfile.TemporaryDirectory() as scratch:
@@ -137,7 +138,8 @@ class _Worker:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise UserError(f"codellama serve failed: {self.process.stderr.read().decode()}")
+                error = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise UserError(f"codellama serve failed: {error}")
             try:
                 if httpx.get(url + "/health", timeout=1).status_code == 200:
                     return url

@@ -7,13 +7,17 @@ import json
 import sys
 from pathlib import Path
 
-from codellama_lsp.commands.model_args import (add_model_args, engine_from_args,
-                                               non_negative_float, positive_int)
-from codellama_lsp.completion import CompletionOptions, complete_in_document
+from codellama_lsp.commands.model_args import (
+    add_model_args,
+    engine_from_args,
+    non_negative_float,
+    positive_int,
+)
+from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
+from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
-from codellama_lsp.snippets import SnippetSource
-from codellama_lsp.source import cursor_offset, parse_location, read_source
-from codellama_lsp.syntax import ParsedDocument
+from codellama_lsp.syntax.parsed import ParsedDocument
+from codellama_lsp.syntax.source_files import cursor_offset, parse_location, read_source
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     result = complete_in_document(engine, document, offset, options, snippets=snippets)
     if args.json:
         report = {"completion": result.text if result else "",
-                  "mode": result.mode.value if result else "none",
+                  "mode": result.mode.value if result and result.mode else "none",
                   "language": document.language.name if document.language else None,
                   "model": args.model}
         if result is not None:

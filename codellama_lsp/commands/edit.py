@@ -9,12 +9,16 @@ import re
 import sys
 from pathlib import Path
 
-from codellama_lsp.atomic_write import check_writable, read_snapshot, write_atomically
-from codellama_lsp.commands.model_args import (add_model_args, engine_from_args,
-                                               non_negative_float, positive_int)
-from codellama_lsp.edit_prompt import language_for_path
-from codellama_lsp.edit_reply import NoUsableCode
-from codellama_lsp.edits import DEFAULT_CONTEXT_LINES, EditOptions, check_range, plan_edit
+from codellama_lsp.commands.model_args import (
+    add_model_args,
+    engine_from_args,
+    non_negative_float,
+    positive_int,
+)
+from codellama_lsp.edits.atomic_write import check_writable, read_snapshot, write_atomically
+from codellama_lsp.edits.plan import DEFAULT_CONTEXT_LINES, EditOptions, check_range, plan_edit
+from codellama_lsp.edits.prompt import language_for_path
+from codellama_lsp.edits.reply import NoUsableCode
 from codellama_lsp.errors import UserError
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
 

@@ -9,7 +9,7 @@ import sys
 
 from codellama_lsp.commands.model_args import add_model_args
 from codellama_lsp.errors import UserError
-from codellama_lsp.settings import Settings
+from codellama_lsp.lsp.settings import Settings
 
 log = logging.getLogger("codellama_lsp")
 
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     defaults = Settings(engine=args.engine, model=args.model, device=args.device,
                         dtype=args.dtype, device_map=args.device_map,
                         quantization=args.quantize, context_window=args.context_window)
-    from codellama_lsp.server import create_server
-    from codellama_lsp.server_logging import forward_logs
+    from codellama_lsp.lsp.client_log import forward_logs
+    from codellama_lsp.lsp.server import create_server
 
     logging.getLogger("codellama_lsp").setLevel(logging.INFO)
     logging.getLogger("fim").setLevel(logging.INFO)

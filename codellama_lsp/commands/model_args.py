@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from fim.engine import Engine
-from fim.engines import open_engine
-from fim.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.base import Engine
+from fim.engines.factory import open_engine
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
 
 def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL) -> None:

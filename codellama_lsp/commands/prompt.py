@@ -9,12 +9,12 @@ import json
 
 from codellama_lsp.commands.complete import snippet_source
 from codellama_lsp.commands.model_args import positive_int
-from codellama_lsp.context import document_prompt, prompt_for_cursor
+from codellama_lsp.completion.cursor_prompt import document_prompt, prompt_for_cursor
 from codellama_lsp.errors import UserError
-from codellama_lsp.source import cursor_offset, parse_location, read_source
+from codellama_lsp.syntax.parsed import ParsedDocument
+from codellama_lsp.syntax.source_files import cursor_offset, parse_location, read_source
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW
 from fim.instruct import DialogError, build_instruct_prompt, parse_dialog
-from codellama_lsp.syntax import ParsedDocument
-from fim.local import DEFAULT_CONTEXT_WINDOW
 from fim.prompt import choose_format
 from fim.tokenizer import load_tokenizer
 

@@ -11,7 +11,7 @@ import sys
 
 from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.errors import UserError
-from fim.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from fim.batching import BatchScheduler
-    from fim.local import LocalEngine
-    from fim.worker_app import WorkerConfig, create_app
+    from fim.engines.local import LocalEngine
+    from fim.worker.app import WorkerConfig, create_app
+    from fim.worker.batching import BatchScheduler
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0..65535, got {args.port}")

@@ -23,13 +23,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from codellama_lsp.completion.cleanup import (
+    clean,
+    cleanup_context,
+    tree_scope_end,
+    trim_trailing_whitespace,
+)
+from codellama_lsp.completion.policy import decide
 from codellama_lsp.errors import UserError
-from codellama_lsp.files import iter_source_files
-from codellama_lsp.policy import decide
-from codellama_lsp.postprocess import (clean, cleanup_context, tree_scope_end,
-                                       trim_trailing_whitespace)
-from codellama_lsp.source import read_source
-from codellama_lsp.syntax import BODY_TYPES, ParsedDocument
+from codellama_lsp.syntax.parsed import BODY_TYPES, ParsedDocument
+from codellama_lsp.syntax.source_files import read_source
+from codellama_lsp.syntax.workspace_files import iter_source_files
 from fim.prompt import to_lf
 
 KINDS = ("line", "block")
@@ -142,7 +146,8 @@ def evaluate(files: list[Path], holes: int, seed: int, keep_failures: int = 0,
         rng = random.Random(f"{seed}:{path.name}:{len(source.text)}")
         for hole in pick_holes(document, rng, holes):
             recovered, shown = run_hole(document, hole, run_on)
-            tally = report.tallies[(document.language.name, hole.kind)]
+            language = document.language.name if document.language else "?"
+            tally = report.tallies[(language, hole.kind)]
             tally.holes += 1
             tally.recovered += recovered
             tally.no_suggestion += shown is None
@@ -204,7 +209,9 @@ def _block_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
     """Statements and members that begin their line: (start, end) character offsets, and
     where the text after their enclosing body's last statement begins."""
     text = document.text
-    found = []
+    found: list[tuple[int, int, int]] = []
+    if document.tree is None:
+        return found
     stack = [document.tree.root_node]
     while stack:
         node = stack.pop()

@@ -1,0 +1,91 @@
+"""One completion: the prompt for a cursor, the engine's answer, and its line ends."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+
+from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
+from codellama_lsp.completion.cursor_prompt import document_prompt, prompt_for_cursor
+from codellama_lsp.completion.policy import Decision, Mode, decide
+from codellama_lsp.completion.snippets import SnippetSource
+from codellama_lsp.errors import UserError
+from codellama_lsp.syntax.parsed import ParsedDocument
+from codellama_lsp.syntax.source_files import detect_newline
+from fim.engines.base import Engine, GenerationRequest, GenerationResult
+from fim.prompt import Prompt, choose_format, to_lf
+
+
+@dataclass(frozen=True)
+class CompletionOptions:
+    max_new_tokens: int = 128
+    temperature: float = 0.0
+    top_p: float = 0.95
+    spm: bool = False
+    seed: int | None = None
+    stop: tuple[str, ...] = field(default_factory=tuple)
+    # Whose KV cache a serving engine keeps for this request (one per editor).
+    cache_key: str = "default"
+
+
+@dataclass
+class Completion:
+    text: str  # what to insert at the cursor, with the document's own line ends
+    prompt: Prompt
+    result: GenerationResult
+    mode: Mode | None = None  # the policy's mode (None: completed without a document)
+    raw: str = ""  # the model's answer before clean-up (LF)
+
+
+def complete(engine: Engine, prefix: str, suffix: str, options: CompletionOptions,
+             newline: str = "\n", cancel: threading.Event | None = None) -> Completion:
+    """Complete between `prefix` and `suffix` (document text, any line ends)."""
+    fmt = choose_format(engine.tokenizer, options.spm)
+    prompt = prompt_for_cursor(engine.tokenizer, prefix, suffix, fmt, engine.context_window,
+                               options.max_new_tokens)
+    request = GenerationRequest(prompt.ids, options.max_new_tokens, options.temperature,
+                                options.top_p, list(options.stop), seed=options.seed,
+                                cache_key=options.cache_key)
+    if cancel is not None:
+        request.cancel = cancel
+    result = engine.generate(request)
+    text = result.text.replace("\n", newline) if newline != "\n" else result.text
+    return Completion(text, prompt, result)
+
+
+def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
+                         options: CompletionOptions, cancel: threading.Event | None = None,
+                         snippets: SnippetSource | None = None) -> Completion | None:
+    """Complete at character `offset` of `document`: the policy decides whether and how much
+    (None: no suggestion here), the prompt carries cross-file `snippets` (None: none), and the
+    answer is cleaned up. An empty cleaned answer is None too. The document may be edited
+    meanwhile (from another thread): the completion works on a snapshot taken first."""
+    document = document.snapshot()
+    text = document.text
+    if not 0 <= offset <= len(text):
+        raise UserError(f"cursor offset {offset} is outside the document "
+                        f"({len(text)} characters)")
+    decision: Decision = decide(text, offset, document)
+    if decision.mode is Mode.NONE:
+        return None
+    fmt = choose_format(engine.tokenizer, options.spm)
+    built = document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
+                            options.max_new_tokens, snippets)
+    stop = list(options.stop)
+    if decision.mode is Mode.LINE and "\n" not in stop:
+        stop.append("\n")  # one line wanted: don't generate the next ones
+    request = GenerationRequest(built.prompt.ids, options.max_new_tokens, options.temperature,
+                                options.top_p, stop, seed=options.seed,
+                                cache_key=options.cache_key)
+    if cancel is not None:
+        request.cancel = cancel
+    result = engine.generate(request)
+    context = cleanup_context(decision.mode, text, offset,
+                              partial(tree_scope_end, document, offset))
+    cleaned = clean(result.text, context)
+    if cleaned is None or result.stop_reason == "cancelled":
+        return None
+    newline = detect_newline(text)
+    shown = cleaned.replace("\n", newline) if newline != "\n" else cleaned
+    return Completion(shown, built.prompt, result, decision.mode, to_lf(result.text))

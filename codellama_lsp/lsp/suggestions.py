@@ -1,0 +1,71 @@
+"""Suggestions for a cursor in a document: the one place where the server asks the model.
+
+The syntax-aware pipeline decides whether and how much to suggest, adds definitions from other
+files and cleans the answer up (`complete_in_document`). An automatic trigger gets one greedy
+suggestion; an invoked trigger up to `invoked_items` distinct ones, sampled with seeds 0, 1, ...
+(distinct, non-empty texts only).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
+from codellama_lsp.completion.snippets import SnippetSource
+from codellama_lsp.lsp.settings import Settings
+from codellama_lsp.syntax.parsed import ParsedDocument
+from fim.engines.base import Engine
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    texts: list[str]  # distinct, non-empty, with the document's line ends
+    generations: int
+    engine_s: float  # time inside engine.generate, all generations together
+
+
+def options_for(settings: Settings, invoked: bool, seed: int | None = None,
+                cache_key: str = "default") -> CompletionOptions:
+    if not invoked:
+        return CompletionOptions(max_new_tokens=settings.max_new_tokens, temperature=0.0,
+                                 spm=settings.fim_format == "spm", cache_key=cache_key)
+    return CompletionOptions(max_new_tokens=settings.max_new_tokens,
+                             temperature=settings.invoked_temperature, top_p=settings.top_p,
+                             spm=settings.fim_format == "spm", seed=seed, cache_key=cache_key)
+
+
+def cache_key(settings: Settings, invoked: bool) -> str:
+    """What, besides the text, decides the suggestions (see `options_for`)."""
+    fields = [settings.engine, settings.model, settings.fim_format, settings.context_window,
+              settings.max_new_tokens]
+    if invoked:
+        fields += ["invoked", settings.invoked_items, settings.invoked_temperature,
+                   settings.top_p]
+    return repr(fields)
+
+
+def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
+            invoked: bool, cancel: threading.Event, snippets: SnippetSource | None = None,
+            cache_key: str = "default") -> Suggestions:
+    """Suggestions to insert at character `offset` of `document` (a snapshot: the editor
+    may go on editing the live document meanwhile)."""
+    runs = settings.invoked_items if invoked else 1
+    texts: list[str] = []
+    engine_s = 0.0
+    generations = 0
+    for seed in range(runs):
+        if cancel.is_set():
+            break
+        result = complete_in_document(engine, document, offset,
+                                      options_for(settings, invoked, seed, cache_key),
+                                      cancel=cancel, snippets=snippets)
+        generations += 1
+        if result is None:  # cleaned up to nothing, or cancelled
+            continue
+        engine_s += result.result.total_s
+        if result.result.stop_reason == "cancelled":
+            break
+        if result.text.strip() and result.text not in texts:
+            texts.append(result.text)
+    return Suggestions(texts, generations, engine_s)

@@ -1,0 +1,101 @@
+"""`codellama complete` and `codellama prompt` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codellama_lsp.completion.pipeline import CompletionOptions, complete
+from codellama_lsp.syntax.source_files import cursor_offset
+from fim.engines.base import GenerationResult
+from tests.support.cli import run_cli
+
+
+@pytest.fixture()
+def source(tmp_path):
+    path = tmp_path / "add.py"
+    path.write_text("def add(a, b):\n    \n\nprint(add(1, 2))\n")
+    return path
+
+
+def test_complete_prints_a_completion(tiny_model, source):
+    out = run_cli("complete", f"{source}:2", "--model", str(tiny_model), "--max-new-tokens", "8")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_complete_json_has_counts_and_timings(tiny_model, source):
+    out = run_cli("complete", f"{source}:2:5", "--model", str(tiny_model), "--json",
+                  "--max-new-tokens", "8", "--spm")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["format"] == "spm"
+    assert report["prompt_tokens"] > 4 and 0 < report["generated_tokens"] <= 8
+    assert report["total_ms"] >= report["time_to_first_token_ms"] > 0
+    assert isinstance(report["completion"], str)
+
+
+def test_model_without_fim_completes_left_to_right(tiny_model_no_fim, source):
+    out = run_cli("complete", f"{source}:2", "--model", str(tiny_model_no_fim), "--json",
+                  "--max-new-tokens", "4")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["format"] == "l2r"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{missing}:1"], "no such file"),
+    (["{source}:9"], "line 9 is out of range"),
+    (["{source}:0"], "line 0 is out of range"),
+    (["{source}:1:99"], "column 99 is out of range"),
+    (["{source}:2", "--model", "{missing_dir}"], "no such model directory"),
+    (["{source}:2", "--model", "{nofim}", "--spm"], "no FIM pieces"),
+    (["{source}"], "expected FILE:LINE[:COL]"),
+    (["{source}:2", "--max-new-tokens", "0"], "positive integer"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, source, tiny_model_no_fim, args, message):
+    values = {"source": source, "missing": tmp_path / "missing.py",
+              "missing_dir": tmp_path / "no-model", "nofim": tiny_model_no_fim}
+    out = run_cli("complete", *[a.format(**values) for a in args])
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_binary_and_undecodable_files_are_refused(tmp_path):
+    binary = tmp_path / "blob.py"
+    binary.write_bytes(b"\x00\x01\x02abc\n")
+    latin = tmp_path / "latin.py"
+    latin.write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+    for path, message in ((binary, "binary file"), (latin, "not UTF-8")):
+        out = run_cli("prompt", f"{path}:1", "--tokenizer", "x", "--json")
+        assert out.returncode == 2 and message in out.stderr
+
+
+def test_cursor_offsets_count_characters_and_skip_cr():
+    text = "ab😀c\r\nxyz\r\n"
+    assert cursor_offset(text, 1, 4) == 3  # before "c": the emoji is one character
+    assert cursor_offset(text, 1, None) == 4  # end of line 1, before "\r\n"
+    assert cursor_offset(text, 2, 1) == 6
+    assert cursor_offset("", 1, 1) == 0
+
+
+class _EchoEngine:
+    """Stands in for a model that answers with newlines (the tiny model answers noise)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.context_window, self.requests = tokenizer, 4096, []
+
+    def generate(self, request):
+        self.requests.append(request)
+        return GenerationResult("x = 1\n    y = 2", "eot", len(request.prompt_ids), 5, 0.01, 0.02)
+
+
+def test_crlf_file_gets_crlf_completion_and_lf_prompt(tiny_engine):
+    engine = _EchoEngine(tiny_engine.tokenizer)
+    result = complete(engine, "def f():\r\n    ", "\r\nreturn\r\n", CompletionOptions(),
+                      newline="\r\n")
+    assert result.text == "x = 1\r\n    y = 2"
+    assert "\r" not in result.prompt.text

@@ -1,0 +1,181 @@
+"""Each test its own server: settings, model loading failures, encodings, fallback, exit, TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from lsprotocol import types
+
+from tests.support.lsp_session import (
+    ROOT,
+    capabilities,
+    change,
+    inline_params,
+    open_document,
+    server_text,
+    start,
+    stats,
+    wait_for_model,
+)
+
+SOURCE = "def add(a, b):\n    return \n"
+
+
+async def _until(predicate, timeout_s: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_configuration_changes_are_validated_pushed_and_pulled(tiny_model):
+    client, _ = await start({"model": str(tiny_model), "maxNewTokens": 8, "debounceMs": 0,
+                             "debounce": 3})
+    try:
+        await _until(lambda: client.messages)  # the unknown initialization option
+        assert "unknown setting codellama.debounce" in client.messages[0].message
+        await wait_for_model(client)
+        uri = "file:///conf.py"
+        open_document(client, uri, SOURCE)
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"codellama": {"languages": ["rust"], "maxNewTokens": "lots"}}))
+        await _until(lambda: len(client.messages) == 2)
+        assert client.messages[1].type == types.MessageType.Warning
+        assert "maxNewTokens='lots'" in client.messages[1].message
+        result = await client.text_document_inline_completion_async(inline_params(uri, 1, 11))
+        assert list(result.items) == [] and (await stats(client))["generations"] == 0
+        # settings=None: the server pulls its section with workspace/configuration
+        client.set_configuration({"languages": ["python"]}, section="codellama")
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(None))
+        for _ in range(100):
+            result = await client.text_document_inline_completion_async(
+                inline_params(uri, 1, 11))
+            if (await stats(client))["generations"]:
+                break
+            await asyncio.sleep(0.05)
+        assert (await stats(client))["generations"] == 1
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_a_failed_load_is_reported_once_and_the_server_stays_up(tmp_path, tiny_model):
+    client, _ = await start({"model": str(tmp_path / "no-model")})
+    try:
+        state = await wait_for_model(client)
+        assert state["model"]["state"] == "failed"
+        assert "no such model directory" in state["model"]["error"]
+        uri = "file:///failed.py"
+        open_document(client, uri, SOURCE)
+        for _ in range(3):
+            result = await client.text_document_inline_completion_async(
+                inline_params(uri, 1, 11))
+            assert list(result.items) == []
+        errors = [m for m in client.messages if m.type == types.MessageType.Error]
+        assert len(errors) == 1 and "cannot load model" in errors[0].message
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"codellama": {"model": str(tiny_model), "debounceMs": 0}}))
+        await _until(lambda: len(client.progress_reports) == 2)
+        assert (await wait_for_model(client))["model"]["state"] == "ready"
+        result = await client.text_document_inline_completion_async(inline_params(uri, 1, 11))
+        assert (await stats(client))["generations"] == 1
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+@pytest.mark.parametrize("encoding, column", [("utf-8", 10), ("utf-32", 7)])
+async def test_the_position_encoding_the_client_offers_is_used(encoding, column):
+    client, result = await start({"engine": "http://127.0.0.1:9"},
+                                 capabilities(encodings=[encoding, "utf-16"]))
+    try:
+        assert result.capabilities.position_encoding == encoding
+        uri = "file:///enc.py"
+        open_document(client, uri, "s = '😀'\n")  # the emoji: 4 UTF-8 bytes, 1 UTF-32 unit
+        change(client, uri, 2, (0, column), (0, column), "!")
+        assert (await server_text(client, uri))["text"] == "s = '😀'!\n"
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_completion_fallback_for_clients_without_inline_completion(tiny_model):
+    client, _ = await start({"model": str(tiny_model), "maxNewTokens": 8, "debounceMs": 0},
+                            capabilities(inline=False))
+    try:
+        await wait_for_model(client)
+        uri = "file:///fallback.py"
+        open_document(client, uri, SOURCE)
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri), position=types.Position(1, 11)))
+        assert result.is_incomplete and len(result.items) <= 1
+        for item in result.items:
+            assert item.text_edit.range.start == types.Position(1, 11)
+            assert item.text_edit.new_text and item.label
+            assert item.command.command == "codellama.accept"
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_shutdown_and_exit_end_the_process_cleanly():
+    client, _ = await start({"engine": "http://127.0.0.1:9"})
+    await client.shutdown_session()  # shutdown, then exit; waits for the process
+    assert client._server.returncode == 0
+    await client.stop()
+
+
+def _message(payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _read_message(stream) -> dict:
+    length = 0
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(stream.read(length))
+
+
+def test_tcp_serves_the_same_protocol():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "codellama_lsp", "lsp", "--tcp",
+                                f"127.0.0.1:{port}", "--engine", "http://127.0.0.1:9"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except ConnectionRefusedError:
+                assert process.poll() is None, process.stderr.read().decode()
+                import time
+                time.sleep(0.05)
+        with connection, connection.makefile("rb") as stream:
+            connection.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                         "params": {"capabilities": {}, "processId": None}}))
+            reply = _read_message(stream)
+            assert reply["id"] == 1
+            assert "inlineCompletionProvider" in reply["result"]["capabilities"]
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert process.stdout.read() == b""  # nothing ever goes to stdout but the protocol
+
+
+def test_bad_tcp_address_is_one_line_and_exit_2():
+    from tests.support.cli import run_cli
+    result = run_cli("lsp", "--tcp", "localhost")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("codellama lsp: error: expected --tcp HOST:PORT, "
+                                     "got 'localhost'")

@@ -1,0 +1,110 @@
+"""Cancellation and one generation per document, with the real tiny engine in threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from codellama_lsp.lsp.model_loading import LoadState, ModelLoader
+from codellama_lsp.lsp.scheduler import Scheduler
+from fim.engines.base import GenerationRequest
+from fim.engines.local import LoadOptions, LocalEngine
+
+LONG = 600  # tokens: long enough to be cancelled midway
+
+
+def generation(engine, results: list, max_new_tokens: int = LONG):
+    ids = engine.tokenizer.encode("def main():\n    ")
+
+    def work(cancel: threading.Event):
+        result = engine.generate(GenerationRequest([1] + ids, max_new_tokens, cancel=cancel))
+        results.append(result)
+        return result
+    return work
+
+
+async def _until_generating(scheduler: Scheduler) -> None:
+    while scheduler.started == 0:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+
+
+async def test_a_newer_request_stops_the_older_generation(tiny_engine):
+    scheduler, results = Scheduler(), []
+    first = asyncio.create_task(scheduler.run("doc", generation(tiny_engine, results)))
+    await _until_generating(scheduler)
+    second = await scheduler.run("doc", generation(tiny_engine, results, 4))
+    assert await first is None  # superseded: its partial answer is for text that moved on
+    assert results[0].stop_reason == "cancelled" and results[0].generated_tokens < LONG
+    assert second is results[1] and second.generated_tokens == 4
+    assert scheduler.started == 2 and scheduler.max_running_per_document == 1
+
+
+async def test_cancelling_the_task_stops_the_generation_before_the_next_starts(tiny_engine):
+    scheduler, results = Scheduler(), []
+    first = asyncio.create_task(scheduler.run("doc", generation(tiny_engine, results)))
+    await _until_generating(scheduler)
+    first.cancel()  # what pygls does on $/cancelRequest
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert results[0].stop_reason == "cancelled"  # the thread has stopped already
+    await scheduler.run("doc", generation(tiny_engine, results, 2))
+    assert scheduler.max_running_per_document == 1
+
+
+async def test_debounce_lets_typing_supersede_without_a_generation(tiny_engine):
+    scheduler, results = Scheduler(), []
+    runs = [asyncio.create_task(scheduler.run("doc", generation(tiny_engine, results, 2), 0.2))
+            for _ in range(5)]
+    outcomes = await asyncio.gather(*runs)
+    assert outcomes[:4] == [None] * 4 and outcomes[4].generated_tokens == 2
+    assert scheduler.started == 1
+
+
+async def test_documents_do_not_cancel_each_other(tiny_engine):
+    scheduler, results = Scheduler(), []
+    a, b = await asyncio.gather(scheduler.run("a", generation(tiny_engine, results, 3)),
+                                scheduler.run("b", generation(tiny_engine, results, 3)))
+    assert a.generated_tokens == b.generated_tokens == 3
+
+
+async def test_requests_wait_a_bounded_time_for_a_loading_model(tiny_model):
+    loader, gate = ModelLoader(), threading.Event()
+
+    def slow_load():
+        gate.wait(30)
+        return LocalEngine.load(LoadOptions(model=str(tiny_model)))
+
+    outcome = loader.start("tiny", slow_load)
+    assert loader.state is LoadState.LOADING
+    assert await loader.engine(0.05) is None  # gave up waiting
+    gate.set()
+    engine = await loader.engine(30)
+    assert isinstance(engine, LocalEngine) and loader.state is LoadState.READY
+    assert outcome.result(5).error is None
+
+
+async def test_a_failed_load_is_kept_and_gives_no_engine(tmp_path):
+    loader = ModelLoader()
+    outcome = loader.start("missing", lambda: LocalEngine.load(
+        LoadOptions(model=str(tmp_path / "nope"))))
+    assert await loader.engine(30) is None
+    assert loader.state is LoadState.FAILED
+    assert outcome.result(5).error == loader.error
+    assert "no such model directory" in loader.error
+
+
+async def test_a_replaced_engine_is_closed(tiny_model):
+    from fim.engines.factory import open_engine
+
+    loader = ModelLoader()
+    options = LoadOptions(model=str(tiny_model))
+    loader.start("first", lambda: open_engine("http://127.0.0.1:9", options))
+    first = await loader.engine(30)
+    loader.start("second", lambda: open_engine("http://127.0.0.1:9", options))
+    second = await loader.engine(30)
+    assert first is not second
+    assert first._loop.is_closed() and not second._loop.is_closed()  # its thread is gone
+    second.close()
