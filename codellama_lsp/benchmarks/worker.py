@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.serve import require_serve_extra
 from codellama_lsp.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -39,6 +40,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_serve_extra()
     try:
         levels = [int(n) for n in args.clients.split(",")]
     except ValueError:

@@ -43,7 +43,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+SERVE_MODULES = ("uvicorn", "starlette", "prometheus_client")
+
+
+def require_serve_extra() -> None:
+    """Refuse at once, naming the install command, where the worker's dependencies are absent."""
+    import importlib
+
+    missing = []
+    for name in SERVE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise UserError(f"the worker needs {', '.join(missing)}: "
+                        "pip install 'codellama-lsp[serve]'")
+
+
 def run(args: argparse.Namespace) -> int:
+    require_serve_extra()
     import uvicorn
 
     from fim.engines.local import LocalEngine

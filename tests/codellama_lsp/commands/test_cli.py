@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -10,6 +13,7 @@ from codellama_lsp.completion.pipeline import CompletionOptions, complete
 from codellama_lsp.syntax.source_files import cursor_offset
 from fim.engines.base import GenerationResult
 from tests.support.cli import run_cli
+from tests.support.paths import ROOT
 
 
 @pytest.fixture()
@@ -99,3 +103,16 @@ def test_crlf_file_gets_crlf_completion_and_lf_prompt(tiny_engine):
                       newline="\r\n")
     assert result.text == "x = 1\r\n    y = 2"
     assert "\r" not in result.prompt.text
+
+
+def test_serve_without_the_serve_extra_names_the_install_command(tmp_path):
+    # A package that fails to import stands in for uvicorn not being installed.
+    (tmp_path / "uvicorn").mkdir()
+    (tmp_path / "uvicorn" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env_path = f"{tmp_path}{os.pathsep}{ROOT}"
+    out = subprocess.run([sys.executable, "-m", "codellama_lsp", "serve", "--model", "x"],
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": env_path})
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("codellama serve: error: the worker needs uvicorn: "
+                                  "pip install 'codellama-lsp[serve]'"), out.stderr
