@@ -30,6 +30,7 @@ from codellama_lsp.lsp.edit_service import (
 from codellama_lsp.lsp.protocol import CodeLlamaProtocol
 from codellama_lsp.lsp.settings import SECTION, Settings
 from codellama_lsp.lsp.state import ServerState
+from codellama_lsp.syntax import languages
 from codellama_lsp.syntax.positions import Encoding, PositionError
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> N
 
 async def _watch_workspace_files(ls: CodeLlamaServer) -> None:
     """Ask the client to tell us of files changed outside the editor (workspace index)."""
-    watcher = types.FileSystemWatcher(glob_pattern="**/*")
+    watcher = types.FileSystemWatcher(glob_pattern=languages.source_glob())
     registration = types.Registration(
         id=WATCHER_ID, method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]))
