@@ -183,6 +183,13 @@ def _read_message(stream) -> dict:
     return json.loads(stream.read(length))
 
 
+def _read_answer(stream) -> dict:
+    """The next answer, past notifications (window/logMessage)."""
+    while "method" in (message := _read_message(stream)):
+        pass
+    return message
+
+
 def test_tcp_serves_the_same_protocol():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -206,6 +213,13 @@ def test_tcp_serves_the_same_protocol():
             reply = _read_message(stream)
             assert reply["id"] == 1
             assert "inlineCompletionProvider" in reply["result"]["capabilities"]
+            # The same reader as over stdio: a broken frame is answered and skipped.
+            connection.sendall(b"Content-Length: ten\r\n\r\n{}")
+            assert _read_answer(stream)["error"]["code"] == -32700
+            body = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "codellama/stats"})
+            connection.sendall(f"content-length: {len(body)}\r\n\r\n{body}".encode())
+            reply = _read_answer(stream)
+            assert reply["id"] == 2 and "requests" in reply["result"]
     finally:
         process.terminate()
         process.wait(10)
