@@ -1,0 +1,11 @@
+// Loaded with `node --require` before the tests: `require('vscode')` gets the stub.
+import Module = require('node:module');
+
+const stubPath = require.resolve('./stub/vscode');
+const moduleWithResolver = Module as unknown as {
+	_resolveFilename(request: string, ...rest: unknown[]): string;
+};
+const resolve = moduleWithResolver._resolveFilename;
+moduleWithResolver._resolveFilename = function (request: string, ...rest: unknown[]): string {
+	return request === 'vscode' ? stubPath : resolve.call(this, request, ...rest);
+};
