@@ -203,7 +203,7 @@ function outputChannel(name: string) {
 
 export const window = {
 	createOutputChannel: outputChannel,
-	createStatusBarItem(): FakeStatusBarItem {
+	createStatusBarItem(..._args: unknown[]): FakeStatusBarItem {
 		const item: FakeStatusBarItem = {
 			text: '', tooltip: undefined, command: undefined, backgroundColor: undefined, visible: false,
 			show() { item.visible = true; },
