@@ -82,8 +82,13 @@ export class CodeLlama implements vscode.Disposable {
 		this.stopping = false;
 		this.status.set('starting', [command.command, ...command.args].join(' '));
 		client.onDidChangeState(running => {
-			if (!running && !this.stopping && this.client === client) {
+			if (this.stopping || this.client !== client) {
+				return;
+			}
+			if (!running) {
 				this.status.set('error', 'the server stopped; see the log');
+			} else if (this.status.shown === 'error') {
+				void this.refreshState(); // the client restarted a server that had stopped
 			}
 		});
 		try {

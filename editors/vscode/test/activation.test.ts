@@ -76,6 +76,9 @@ test('a server that cannot start, or that stops, shows an error', async () => {
 	const { extension: second, client } = await started();
 	client.crash();
 	assert.equal(second.status.shown, 'error');
+	client.restarted();
+	await new Promise(resolve => setImmediate(resolve));
+	assert.equal(second.status.shown, 'ready');
 });
 
 test('a settings change is sent with didChangeConfiguration; a new server command restarts', async () => {
@@ -137,7 +140,7 @@ test('Show Stats asks the server and shows the figures', async () => {
 });
 
 test('accepting a word, then a line, tells the server the accepted length once each', async () => {
-	const { client, extension } = await started({ 'workspace/executeCommand': () => true });
+	const { client } = await started({ 'workspace/executeCommand': () => true });
 	const document = fakeDocument('file:///a.py', 'x = ');
 	stub.activeTextEditor = { document, selection: any };
 	const item = new InlineCompletionItem('foo(bar)\nbaz', undefined,
@@ -156,9 +159,11 @@ test('accepting a word, then a line, tells the server the accepted length once e
 		{ command: 'codellama.accept', arguments: [7, 3] },
 		{ command: 'codellama.accept', arguments: [7, 9] },
 	]);
-	// VS Code's own report of an accept already told (its proposed API) sends nothing more;
-	// a longer one sends the new length.
-	await extension.tracker.partiallyAccepted(item as any, 9);
-	await extension.tracker.partiallyAccepted(item as any, 12);
-	assert.deepEqual(client.requests.filter(([method]) => method === 'workspace/executeCommand').length, 3);
+	// VS Code's own report through the provider's hook (its proposed API): a length already
+	// told sends nothing more, a longer one sends the new length.
+	client.hook!(item as any, 9);
+	client.hook!(item as any, 12);
+	await new Promise(resolve => setImmediate(resolve));
+	assert.deepEqual(client.requests.filter(([method]) => method === 'workspace/executeCommand').map(([, p]) => p),
+		[...accepts.map(([, p]) => p), { command: 'codellama.accept', arguments: [7, 12] }]);
 });

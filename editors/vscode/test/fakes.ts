@@ -10,6 +10,8 @@ export class FakeClient implements ServerClient {
 	notifications: [string, unknown][] = [];
 	stateListeners: ((running: boolean) => void)[] = [];
 	startError: Error | undefined;
+	/** The partial-accept hook the extension gave the inline completion provider. */
+	hook: ((item: vscode.InlineCompletionItem, length: number) => void) | undefined;
 
 	constructor(readonly setup: ClientSetup, readonly answers: Record<string, (params: any) => unknown>) { }
 
@@ -44,9 +46,18 @@ export class FakeClient implements ServerClient {
 		return { dispose: () => undefined };
 	}
 
+	hookProvider(_document: vscode.TextDocument, hook: (item: vscode.InlineCompletionItem, length: number) => void): void {
+		this.hook = hook;
+	}
+
 	/** The server process ends by itself. */
 	crash(): void {
 		this.stateListeners.forEach(listener => listener(false));
+	}
+
+	/** The language client restarted the server. */
+	restarted(): void {
+		this.stateListeners.forEach(listener => listener(true));
 	}
 }
 

@@ -8,7 +8,7 @@
 // (tests/codellama_lsp/lsp/test_lsp_edits.py does the same).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,23 +41,22 @@ let connection: rpc.MessageConnection;
 let stderr = '';
 const progress: { kind: string; message?: string; title?: string }[] = [];
 let loaded!: Promise<void>;
+let constantMade!: Promise<void>;
 
-function python(...args: string[]): void {
-	execFileSync(PYTHON, args, { env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
+/** The tiny model, then (while the server starts and loads it) its constant copy. */
 function makeModels(): { tiny: string; constant: string } {
 	const tiny = join(work, 'tiny');
 	const constant = join(work, 'constant');
-	python('-m', 'codellama_lsp', 'make-tiny-model', tiny);
-	python('-c', [
+	execFileSync(PYTHON, ['-m', 'codellama_lsp', 'make-tiny-model', tiny],
+		{ env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+	constantMade = new Promise((resolve, reject) => execFile(PYTHON, ['-c', [
 		'import shutil, sys, torch',
 		'from transformers import LlamaForCausalLM',
 		'shutil.copytree(sys.argv[1], sys.argv[2])',
 		'model = LlamaForCausalLM.from_pretrained(sys.argv[1])',
 		'torch.nn.init.zeros_(model.lm_head.weight)',
 		'model.save_pretrained(sys.argv[2])',
-	].join('\n'), tiny, constant);
+	].join('\n'), tiny, constant], { env, cwd: root }, error => error ? reject(error) : resolve()));
 	return { tiny, constant };
 }
 
@@ -163,6 +162,7 @@ test('an inline completion comes back with the accept command; a partial accept 
 
 test('Edit Selection against the server applies its edits as one WorkspaceEdit', async () => {
 	await loaded;
+	await constantMade; // the instruct model loads on the first edit
 	stub.reset();
 	const uri = 'file:///wire/area.py';
 	await connection.sendNotification('textDocument/didOpen', {
@@ -186,6 +186,7 @@ test('Edit Selection against the server applies its edits as one WorkspaceEdit',
 
 test('an edit of an unknown document is a clean error, shown in one line', async () => {
 	await loaded;
+	await constantMade;
 	stub.reset();
 	const document = fakeDocument('file:///wire/never-opened.py', SOURCE, 1);
 	stub.activeTextEditor = { document, selection: new Selection(new Position(2, 0), new Position(3, 16)) };
