@@ -7,7 +7,6 @@ import {
 	LanguageClientOptions,
 	ServerOptions,
 	State,
-	TransportKind,
 } from 'vscode-languageclient/node';
 import type { ClientFactory, ClientSetup, ServerClient } from './extension';
 
@@ -51,7 +50,8 @@ export const createClient: ClientFactory = (setup: ClientSetup) => {
 	const serverOptions: ServerOptions = {
 		command: setup.command.command,
 		args: setup.command.args,
-		transport: TransportKind.stdio,
+		// No `transport`: TransportKind.stdio would append `--stdio`, which `codellama lsp`
+		// rejects; stdio is what it speaks by default.
 		options: { env: { ...process.env, ...setup.env } },
 	};
 	const clientOptions: LanguageClientOptions = {

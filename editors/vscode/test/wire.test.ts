@@ -15,9 +15,19 @@ import { dirname, join } from 'node:path';
 import * as rpc from 'vscode-jsonrpc/node';
 import { AcceptanceTracker } from '../src/acceptance';
 import { editSelection } from '../src/edit';
+import { activate, deactivate } from '../src/extension';
 import { serverCommand, serverSettings } from '../src/settings';
 import { StatusItem, stateOfModel, stateOfProgress } from '../src/status';
-import { InlineCompletionItem, Position, Selection, StatusBarAlignment, fakeDocument, stub, window } from './stub/vscode';
+import {
+	InlineCompletionItem,
+	InlineCompletionTriggerKind,
+	Position,
+	Selection,
+	StatusBarAlignment,
+	fakeDocument,
+	stub,
+	window,
+} from './stub/vscode';
 
 const PYTHON = process.env.CODELLAMA_PYTHON || 'python3';
 const SOURCE = 'import os\n\ndef area(w, h):\n    return w * h\n';
@@ -44,6 +54,8 @@ let loaded!: Promise<void>;
 let constantMade!: Promise<void>;
 
 /** The tiny model, then (while the server starts and loads it) its constant copy. */
+let models!: { tiny: string; constant: string };
+
 function makeModels(): { tiny: string; constant: string } {
 	const tiny = join(work, 'tiny');
 	const constant = join(work, 'constant');
@@ -61,7 +73,8 @@ function makeModels(): { tiny: string; constant: string } {
 }
 
 before(async () => {
-	const { tiny, constant } = makeModels();
+	models = makeModels();
+	const { tiny, constant } = models;
 	// The command and settings exactly as the extension builds them from its settings.
 	const config: Record<string, unknown> = {
 		'server.python': PYTHON, model: tiny, instructModel: constant, debounceMs: 0, maxNewTokens: 12,
@@ -101,6 +114,7 @@ before(async () => {
 });
 
 after(async () => {
+	await deactivate();
 	try {
 		await connection?.sendRequest('shutdown');
 		await connection?.sendNotification('exit');
@@ -196,4 +210,62 @@ test('an edit of an unknown document is a clean error, shown in one line', async
 	assert.equal(stub.messages[0][0], 'error');
 	assert.match(stub.messages[0][1], /^Code Llama: .*never-opened/);
 	assert.equal(stub.appliedEdits.length, 0);
+});
+
+async function until(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		assert.ok(Date.now() < deadline, `timed out waiting for ${what}\n${stub.output.join('\n')}`);
+		await new Promise(resolve => setTimeout(resolve, 50));
+	}
+}
+
+test('the extension itself, through vscode-languageclient: status, ghost text, accept, edit, a bad model', async () => {
+	await loaded;
+	await constantMade;
+	stub.reset();
+	Object.assign(process.env, env); // the client passes its environment on to the server
+	stub.config = {
+		'server.python': PYTHON, model: models.tiny, instructModel: models.constant, debounceMs: 0,
+		maxNewTokens: 12, 'server.settings': { editMaxNewTokens: 12, device: 'cpu' },
+	};
+	const document = fakeDocument('file:///wire/client.py', 'x = 1\n', 1);
+	stub.openDocuments.push(document);
+	const extension = activate({ subscriptions: [] } as any);
+	await extension.started;
+	await until(() => extension.status.shown === 'ready', 'the model to load');
+	assert.ok(stub.output.some(line => line.includes('loading')), 'the server log is in the output channel');
+
+	// Ghost text: VS Code asks the provider the client registered; the status shows generating.
+	assert.equal(stub.inlineProviders.length, 1);
+	const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() { } }) };
+	const pending = stub.inlineProviders[0].provideInlineCompletionItems(document, new Position(1, 0),
+		{ triggerKind: InlineCompletionTriggerKind.Automatic, selectedCompletionInfo: undefined }, token);
+	assert.equal(extension.status.shown, 'generating');
+	const list = await pending;
+	assert.equal(extension.status.shown, 'ready');
+	assert.equal(list.items.length, 1);
+	const [item] = list.items;
+	assert.ok(typeof item.insertText === 'string' && item.insertText.length > 0);
+	assert.equal(item.command.command, 'codellama.accept');
+
+	// Accepting runs the item's command, which the client registered from the server's commands.
+	await stub.commands.get(item.command.command)!(...item.command.arguments);
+	await stub.commands.get('codellama.showStats')!();
+	assert.match(stub.messages.at(-1)![1], /1 shown, 1 accepted/);
+
+	// Edit Selection, from the command palette.
+	const area = fakeDocument('file:///wire/client-area.py', SOURCE, 1);
+	stub.openDocuments.push(area);
+	stub.documentOpened.fire(area);
+	stub.activeTextEditor = { document: area, selection: new Selection(new Position(2, 0), new Position(3, 16)) };
+	stub.inputAnswers.push('add type hints');
+	assert.equal(await stub.commands.get('codellama.editSelection')!(), true, stub.messages.join('\n'));
+	assert.equal(stub.appliedEdits.length, 1);
+
+	// A model that does not load: the settings change reaches the server, the status turns red.
+	await Promise.all(stub.changeSettings({ model: join(work, 'no-such-model') }));
+	await until(() => extension.status.shown === 'error', 'the status to show the failed load');
+	assert.match(stub.statusItems[0].tooltip ?? '', /cannot load model .*no-such-model/);
+	await deactivate();
 });

@@ -4,6 +4,27 @@
 
 type Listener<T> = (value: T) => unknown;
 
+// Names this stub does not define (enums and classes that vscode-languageclient reads when it
+// builds its converters) are stand-ins that accept any use.
+export function standIn(name: string): any {
+	const target = function () { /* callable and constructible */ };
+	return new Proxy(target, {
+		get: (_target, key) => key === Symbol.toPrimitive ? () => name
+			: key === 'toString' ? () => name : standIn(`${name}.${String(key)}`),
+		apply: () => standIn(`${name}()`),
+		construct: () => standIn(`new ${name}`),
+	});
+}
+
+
+/** `object`, where any other name is a stand-in (the events and registrations vscode-languageclient
+ * subscribes to; the extension's own code uses only what is defined). */
+function lenient<T extends object>(name: string, object: T): T {
+	return new Proxy(object, {
+		get: (target: any, key) => key in target || typeof key === 'symbol' ? target[key] : standIn(`vscode.${name}.${String(key)}`),
+	});
+}
+
 export class Disposable {
 	constructor(private readonly callOnDispose: () => void = () => undefined) { }
 	static from(...items: { dispose(): unknown }[]): Disposable {
@@ -58,6 +79,12 @@ export class Uri {
 	static file(path: string): Uri {
 		return new Uri(`file://${path}`);
 	}
+	get scheme(): string {
+		return this.value.slice(0, this.value.indexOf(':'));
+	}
+	get path(): string {
+		return this.value.replace(/^[a-z]+:\/\//, '');
+	}
 	get fsPath(): string {
 		return this.value.replace(/^file:\/\//, '');
 	}
@@ -84,6 +111,10 @@ export class SnippetString {
 export class InlineCompletionItem {
 	constructor(public insertText: string | SnippetString, public range?: Range,
 		public command?: { title: string; command: string; arguments?: unknown[] }) { }
+}
+
+export class InlineCompletionList {
+	constructor(public items: InlineCompletionItem[]) { }
 }
 
 // Classes that vscode-languageclient extends when it loads (the bundle's load test needs them).
@@ -149,6 +180,9 @@ export const stub = {
 	configurationChanged: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
 	documentChanged: new EventEmitter<{ document: FakeDocument; contentChanges: { text: string }[] }>(),
 	documentClosed: new EventEmitter<FakeDocument>(),
+	documentOpened: new EventEmitter<FakeDocument>(),
+	openDocuments: [] as FakeDocument[],
+	inlineProviders: [] as any[],
 
 	reset(): void {
 		stub.config = {};
@@ -167,6 +201,9 @@ export const stub = {
 		stub.configurationChanged.dispose();
 		stub.documentChanged.dispose();
 		stub.documentClosed.dispose();
+		stub.documentOpened.dispose();
+		stub.openDocuments = [];
+		stub.inlineProviders = [];
 	},
 
 	/** Set settings (keys without the `codellama.` prefix) and tell the extension. */
@@ -188,7 +225,10 @@ function record(kind: string) {
 }
 
 function outputChannel(name: string) {
-	return {
+	return lenient('OutputChannel', {
+		logLevel: 2,
+		trace: (line: string) => { stub.output.push(line); },
+		debug: (line: string) => { stub.output.push(line); },
 		name,
 		appendLine: (line: string) => { stub.output.push(line); },
 		append: (text: string) => { stub.output.push(text); },
@@ -198,10 +238,10 @@ function outputChannel(name: string) {
 		show: () => { stub.outputShown += 1; },
 		clear: () => undefined,
 		dispose: () => undefined,
-	};
+	});
 }
 
-export const window = {
+export const window: Record<string, any> = lenient('window', {
 	createOutputChannel: outputChannel,
 	createStatusBarItem(..._args: unknown[]): FakeStatusBarItem {
 		const item: FakeStatusBarItem = {
@@ -227,9 +267,10 @@ export const window = {
 	get activeTextEditor() {
 		return stub.activeTextEditor;
 	},
-};
+	visibleTextEditors: [],
+});
 
-export const workspace = {
+export const workspace: Record<string, any> = lenient('workspace', {
 	getConfiguration(section?: string) {
 		const prefix = section ? `${section}.` : '';
 		return {
@@ -247,11 +288,17 @@ export const workspace = {
 	onDidChangeConfiguration: stub.configurationChanged.event,
 	onDidChangeTextDocument: stub.documentChanged.event,
 	onDidCloseTextDocument: stub.documentClosed.event,
+	onDidOpenTextDocument: stub.documentOpened.event,
 	applyEdit(edit: WorkspaceEdit): Promise<boolean> {
 		stub.appliedEdits.push(edit);
 		return Promise.resolve(stub.applyEditAnswer);
 	},
-};
+	get textDocuments() {
+		return stub.openDocuments;
+	},
+	workspaceFolders: undefined,
+	notebookDocuments: [],
+});
 
 export const commands = {
 	registerCommand(id: string, handler: (...args: any[]) => unknown): Disposable {
@@ -264,9 +311,14 @@ export const commands = {
 	},
 };
 
-export const languages = {
-	registerInlineCompletionItemProvider: () => new Disposable(),
-};
+export const languages: Record<string, any> = lenient('languages', {
+	registerInlineCompletionItemProvider(selector: unknown, provider: unknown): Disposable {
+		stub.inlineProviders.push(provider);
+		return new Disposable(() => { stub.inlineProviders = stub.inlineProviders.filter(p => p !== provider); });
+	},
+	match: () => 10,
+});
 
-export const env = { language: 'en', machineId: 'stub', sessionId: 'stub' };
+export const env: Record<string, any> = lenient('env', { language: 'en', machineId: 'stub', sessionId: 'stub', appName: 'stub' });
 export const version = '1.91.0';
+
