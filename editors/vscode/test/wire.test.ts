@@ -249,7 +249,11 @@ test('the extension itself, through vscode-languageclient: status, ghost text, a
 	assert.ok(typeof item.insertText === 'string' && item.insertText.length > 0);
 	assert.equal(item.command.command, 'codellama.accept');
 
-	// Accepting runs the item's command, which the client registered from the server's commands.
+	// VS Code's partial-accept hook (proposed API) is on the client's provider: it reports the
+	// length; a whole accept runs the item's command, registered by the client from the server's.
+	const provider = stub.inlineProviders[0];
+	assert.equal(typeof provider.handleDidPartiallyAcceptCompletionItem, 'function');
+	provider.handleDidPartiallyAcceptCompletionItem(item, { kind: 0, acceptedLength: 1 });
 	await stub.commands.get(item.command.command)!(...item.command.arguments);
 	await stub.commands.get('codellama.showStats')!();
 	assert.match(stub.messages.at(-1)![1], /1 shown, 1 accepted/);
