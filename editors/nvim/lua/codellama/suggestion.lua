@@ -318,6 +318,12 @@ function M.current(buf)
   return (remaining(buf))
 end
 
+--- The texts of the items of the shown suggestion (empty if none).
+function M.items(buf)
+  local s = shown[buf or vim.api.nvim_get_current_buf()]
+  return s and vim.tbl_map(function(item) return item.text end, s.items) or {}
+end
+
 function M.busy()
   return next(pending) ~= nil
 end
