@@ -176,6 +176,10 @@ local function global_autocmds()
       end
     end,
   })
+  vim.api.nvim_create_autocmd("ColorScheme", {
+    group = group,
+    callback = function() ghost.set_highlight(M.config.highlight) end,
+  })
   vim.api.nvim_create_autocmd("LspAttach", {
     group = group,
     callback = function(args)
