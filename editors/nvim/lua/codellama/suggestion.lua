@@ -159,10 +159,11 @@ local function on_answer(buf, client, ask, err, result, on_items)
   pending[buf] = nil
   if err then
     if err.code ~= REQUEST_CANCELLED then
-      status.set("error", err.message)
+      status.request_failed(err.message)
     end
     return
   end
+  status.request_succeeded()
   M.counters.answers = M.counters.answers + 1
   local row, col = cursor()
   if vim.api.nvim_get_current_buf() ~= buf or not util.in_insert_mode()
@@ -208,6 +209,7 @@ function M.request(buf, invoked, on_items)
     end, buf)
   if ok and id then
     pending[buf] = { client = client, id = id, seq = ask.seq }
+    status.refresh()
   end
 end
 
