@@ -36,8 +36,8 @@ end
 --- Map `lhs` in `buf`: `when_shown()` gives the keys to run while a suggestion is shown
 --- (nil: fall back); `use_menu` sends <C-n> to an open completion menu.
 local function map(buf, name, lhs, when_shown, use_menu)
-  local fallback = keep_previous(buf, name, lhs) or literal(buf, name, lhs)
-  local previous = fallback:find("previous") ~= nil
+  local kept = keep_previous(buf, name, lhs)
+  local fallback = kept or literal(buf, name, lhs)
   vim.keymap.set("i", lhs, function()
     local menu = vim.fn.pumvisible() == 1
     if not menu then
@@ -46,7 +46,7 @@ local function map(buf, name, lhs, when_shown, use_menu)
         return keys
       end
     end
-    if menu and use_menu and not previous then
+    if menu and use_menu and not kept then
       return "<C-n>"
     end
     return fallback
