@@ -48,13 +48,15 @@
        ;; run (sampled noise from the tiny model may hold a NUL, which Emacs's JSON refuses).
        (options (list :model (getenv "CODELLAMA_MODEL") :debounceMs 0 :loadWaitMs 60000
                       :invokedItems 1 :invokedTemperature 0 :maxNewTokens 16)))
+  ;; The configuration of editors/README.md, with the test's command and settings.
+  (add-to-list 'eglot-server-programs
+               `((python-mode) . (,@command :initializationOptions ,options)))
   (condition-case err
       (progn
         (find-file file)
         (python-mode)
         (goto-char (point-max))
-        (eglot '(python-mode) (cons 'transient (file-name-directory file)) 'eglot-lsp-server
-               (append command (list :initializationOptions options)) "python")
+        (apply #'eglot (eglot--guess-contact))
         (let ((server (eglot-current-server)))
           (unless server (codellama-test--fail "eglot did not connect"))
           (codellama-test--wait-for-model server)
