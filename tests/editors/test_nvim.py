@@ -277,6 +277,16 @@ def test_typing_the_next_character_keeps_the_suggestion_without_a_request(editor
     assert editor.server_stats()["requests"] == server_before
 
 
+def test_typing_something_else_clears_the_suggestion(editor):
+    shown = editor.show_suggestion("mismatch.py")
+    other = "Z" if shown[0] != "Z" else "Q"
+    editor.nvim.input(other)
+    until(lambda: editor.lines()[5] == "    return x" + other, "typed")
+    # The old text is gone at once (a new suggestion for the new text may follow).
+    assert editor.suggestion() != shown[1:]
+    assert all(mark[3]["virt_text"][0][0] not in (shown, shown[1:]) for mark in editor.marks())
+
+
 def test_leaving_insert_mode_clears_the_suggestion(editor):
     editor.show_suggestion("leave.py")
     assert editor.marks()
