@@ -58,6 +58,8 @@ class CodeLlamaProtocol(LanguageServerProtocol):
                 and _is_notification(str(data["method"])):
             return self._refuse(data["id"], INVALID_REQUEST, f"{data['method']} is a "
                                 "notification: it takes no id (not acted on)")
+        if isinstance(data, dict) and "method" in data and "params" not in data:
+            data = {**data, "params": None}  # JSON-RPC lets params be left out
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:

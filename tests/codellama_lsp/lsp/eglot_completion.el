@@ -13,6 +13,10 @@
 (defun codellama-stats (server)
   (jsonrpc-request server :codellama/stats nil))
 
+;; Wait for the server however long it starts (the machine may be busy).
+(setq eglot-sync-connect t
+      eglot-connect-timeout 600)
+
 (let* ((options (json-read-from-string (getenv "EGLOT_OPTIONS")))
        (eglot-server-programs
         `((python-mode . (,(getenv "EGLOT_PYTHON") "-m" "codellama_lsp" "lsp"
