@@ -39,11 +39,14 @@ class ModelLoader:
     """Loads one engine at a time in a thread; a new `start` makes earlier loads moot.
 
     With `close_replaced`, the engine a new `start` replaces is closed; without, whoever hands
-    out the engines (an EnginePool shared with another loader) closes them.
+    out the engines (an EnginePool shared with another loader) closes them. Exactly one side
+    closes a replaced engine: the new load's thread if the engine was ready when it was
+    replaced, else the thread that loaded it, once it is done (`_lock` decides which).
     """
 
     def __init__(self, close_replaced: bool = True) -> None:
         self._close_replaced = close_replaced
+        self._lock = threading.RLock()  # re-entrant: a done-callback may start the next load
         self._future: Future[Engine] | None = None
         self._description = ""
         self._error: str | None = None
@@ -69,12 +72,15 @@ class ModelLoader:
         """Begin loading with `load()` in a thread; the returned future gives the outcome."""
         engine_future: Future[Engine] = Future()
         outcome: Future[LoadOutcome] = Future()
-        previous = self._future
-        self._future, self._description, self._error = engine_future, description, None
+        with self._lock:
+            previous = self._future
+            self._future, self._description, self._error = engine_future, description, None
+            # A previous load still running closes its own engine when it sees it was replaced.
+            replaced = previous if previous is not None and previous.done() else None
 
         def run() -> None:
             if self._close_replaced:
-                _close(previous)  # before loading: two models at once may not fit
+                _close(replaced)  # before loading: two models at once may not fit
             started = time.perf_counter()
             try:
                 engine = load()
@@ -87,8 +93,10 @@ class ModelLoader:
                 outcome.set_result(LoadOutcome(description, None, message,
                                                time.perf_counter() - started))
                 return
-            engine_future.set_result(engine)
-            if self._future is not engine_future and self._close_replaced:
+            with self._lock:
+                moot = self._future is not engine_future
+                engine_future.set_result(engine)
+            if moot and self._close_replaced:
                 _close(engine_future)  # settings changed while it loaded: nobody will use it
             outcome.set_result(LoadOutcome(description, engine, None,
                                            time.perf_counter() - started))
