@@ -21,6 +21,8 @@ from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import cursor_offset, parse_location, read_source
+from fim.prompt import choose_format
+from fim.tokenizer import load_tokenizer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -51,6 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_model_args(args, args.max_new_tokens)
+    if args.spm:  # the tokenizer tells in milliseconds; the weights would take minutes
+        choose_format(load_tokenizer(args.model), spm=True)
     location = parse_location(args.location)
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)

@@ -71,7 +71,8 @@ def _option(name: str, value: object, check, *check_args) -> None:
     try:
         check(*check_args)
     except ValueError as exc:
-        raise UserError(f"{name} {value}: {exc}") from None
+        named = name if str(value) in str(exc) else f"{name} {value}"
+        raise UserError(f"{named}: {exc}") from None
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.options import check_device
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
 
 SECTION = "codellama"
@@ -164,6 +165,13 @@ def update_settings(current: Settings, raw: Any) -> SettingsUpdate:
             errors.append(f"invalid setting {SECTION}.{key}={value!r}: {exc}; "
                           f"keeping {getattr(current, name)!r}")
     updated = dataclasses.replace(current, **changes)
+    if updated.engine == "local" and updated.device != current.device:
+        try:  # a device this machine's torch lacks would fail only when the model loads
+            check_device(updated.device)
+        except ValueError as exc:
+            errors.append(f"invalid setting {SECTION}.device={updated.device!r}: {exc}; "
+                          f"keeping {current.device!r}")
+            updated = dataclasses.replace(updated, device=current.device)
     if updated.max_new_tokens >= updated.context_window // 2:
         errors.append(f"invalid settings: {SECTION}.maxNewTokens ({updated.max_new_tokens}) must "
                       f"be under half of {SECTION}.contextWindow ({updated.context_window}); "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fim.engines.base import EngineError, GenerationRequest, GenerationResult, find_stop
+from fim.engines.options import model_not_found
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _model_source(model: str) -> str:
             raise EngineError(f"{model}: not a model directory (no config.json)")
         return str(path)
     if model.startswith((".", "/", "~")) or model.count("/") != 1:
-        raise EngineError(f"no such model directory: {model}")
+        raise EngineError(model_not_found(model))
     return model
 
 

@@ -77,12 +77,14 @@ def looks_like_path(model: str) -> bool:
 
 def model_not_found(model: str) -> str:
     """What to do when `model` is neither a model folder nor in the Hugging Face cache."""
-    hub_id = model if not looks_like_path(model) else "codellama/CodeLlama-7b-hf"
-    hub = ("HF_HUB_OFFLINE is set: unset it to download on first use" if _offline()
-           else "or let it download on first use (HF_HUB_OFFLINE unset, network reachable)")
-    return (f"model {model} not found: download it with `hf download {hub_id} --local-dir DIR` "
-            f"and pass --model DIR ({hub}); to try without a download: "
-            "`codellama make-tiny-model DIR`, then --model DIR")
+    if looks_like_path(model):
+        hub_id, problem = "codellama/CodeLlama-7b-hf", f"no such model directory: {model}"
+    else:
+        offline = " and HF_HUB_OFFLINE is set" if _offline() else ""
+        hub_id, problem = model, f"model {model} is not in the Hugging Face cache{offline}"
+    return (f"{problem}; download it with `hf download {hub_id} --local-dir DIR` and pass "
+            "--model DIR, or unset HF_HUB_OFFLINE to download on first use; to try without a "
+            "download: `codellama make-tiny-model DIR`, then --model DIR")
 
 
 def check_model(model: str) -> None:
