@@ -1,9 +1,10 @@
 """Every option of every command: a bad value is refused before anything is loaded.
 
-The model folder the commands get has a valid config.json, but its tokenizer and weights are
-named pipes with no writer: reading either blocks for ever. A command that touched them before
-checking its options would hang until the test's timeout, so "refused before loading" is shown
-without timing anything.
+The model folder the commands get has a valid config.json (read by the checks), but its
+tokenizer and weights are named pipes with no writer: loading them fails at once with a load
+error ("no tokenizer.model"), and reading them would block for ever. A command that loaded before
+checking its options answers with that error, or not at all, instead of one line naming the
+option and its allowed values; so "refused before loading" is shown without timing anything.
 """
 
 from __future__ import annotations
