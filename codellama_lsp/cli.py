@@ -22,8 +22,9 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if (action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
-                and "default" not in text and action.nargs != 0):
+        default = action.default
+        if (action.option_strings and default is not None and default is not argparse.SUPPRESS
+                and action.nargs != 0 and "default" not in text):
             text += " (default: %(default)s)"
         return text
 

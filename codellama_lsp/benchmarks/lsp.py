@@ -42,7 +42,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="model directory (default: a tiny random model built on the spot)")
     parser.add_argument("--requests", type=positive_int, default=30,
                         help="timed completions (30)")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=32)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=32,
+                        help="tokens per completion")
     parser.add_argument("--lines", type=positive_int, default=300,
                         help="lines of the benchmark's source file to complete in (300)")
     parser.add_argument("--threads", type=positive_int, default=1,

@@ -28,7 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="the cursor (not with --dialog)")
     parser.add_argument("--dialog", metavar="DIALOG.json",
                         help='the Code Llama - Instruct prompt of a dialog instead: a JSON list '
-                        'of {"role": "system"|"user"|"assistant", "content": ...}')
+                        'of {"role": "system"|"user"|"assistant", "content": ...} (default: the '
+                        'FIM prompt at FILE:LINE[:COL])')
     parser.add_argument("--tokenizer", required=True,
                         help="tokenizer.model, tokenizer.json, a model directory or a hub id")
     parser.add_argument("--spm", action="store_true", help="suffix-prefix-middle order")
