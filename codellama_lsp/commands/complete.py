@@ -52,12 +52,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_model_args(args, args.max_new_tokens)
-    if args.spm:  # the tokenizer tells in milliseconds; the weights would take minutes
-        choose_format(load_tokenizer(args.model), spm=True)
     location = parse_location(args.location)
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)
+    check_model_args(args, args.max_new_tokens)
+    if args.spm:  # the tokenizer tells in milliseconds; the weights would take minutes
+        choose_format(load_tokenizer(args.model), spm=True)
     snippets = None if args.no_context else snippet_source(args.root, location.path)
     engine = engine_from_args(args)
     options = CompletionOptions(max_new_tokens=args.max_new_tokens,

@@ -86,7 +86,6 @@ def diff_label(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_model_args(args, args.max_new_tokens)
     path, start, end = parse_range(args.location)
     if not args.instruction.strip():
         raise UserError("the instruction is empty")
@@ -96,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     snapshot = read_snapshot(path)
     text = snapshot.source.text
     check_range(text, start - 1, end - 1)
+    check_model_args(args, args.max_new_tokens)
     engine = engine_from_args(args)
     options = EditOptions(context_lines=args.context_lines, max_new_tokens=args.max_new_tokens,
                           temperature=args.temperature, seed=args.seed)
