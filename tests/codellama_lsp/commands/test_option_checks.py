@@ -208,3 +208,16 @@ def test_a_bad_value_read_from_the_command_line_is_refused_by_the_real_command(f
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr == ("codellama complete: error: argument --top-p: must be a number in "
                           "(0, 1], got 2 (see --help)\n")
+
+
+def test_lsp_settings_refuse_what_would_fail_only_at_load(files):
+    from codellama_lsp.lsp.settings import Settings, update_settings
+
+    update = update_settings(Settings(), {"device": "cuda:99", "model": files["model"],
+                                          "contextWindow": 8192})
+    assert update.settings == Settings(model=files["model"])
+    assert any("codellama.device='cuda:99'" in e and "keeping 'auto'" in e for e in update.errors)
+    assert any("codellama.contextWindow=8192" in e and "maximum of 4096" in e
+               for e in update.errors)
+    remote = update_settings(Settings(), {"engine": "http://127.0.0.1:8000", "device": "cuda:99"})
+    assert remote.errors == []  # the device is the server's business there
