@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
@@ -24,34 +25,55 @@ def check_device(value: str) -> str:
         raise ValueError(f"must be {DEVICES}")
     if value in ("auto", "cpu"):
         return value
-    import torch
-
     if value == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
+        if sys.platform != "darwin" or not _has_mps():
             raise ValueError(f"no Apple MPS device here; choose from {available_devices()}")
         return value
-    if not torch.cuda.is_available():
-        build = "has no CUDA" if torch.version.cuda is None else "finds no CUDA GPU"
-        raise ValueError(f"this torch ({torch.__version__}) {build}; choose from "
+    if _cpu_only_build():
+        raise ValueError(f"this torch ({_torch_version()}) is a CPU-only build; choose from "
                          f"{available_devices()}")
-    index = int(value.partition(":")[2] or 0)
-    if index >= torch.cuda.device_count():
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError(f"this torch ({torch.__version__}) finds no CUDA GPU; choose from "
+                         f"{available_devices()}")
+    if int(value.partition(":")[2] or 0) >= torch.cuda.device_count():
         raise ValueError(f"no such GPU; choose from {available_devices()}")
     return value
 
 
 def available_devices() -> str:
     """The devices this machine's torch can use, as a list for a message."""
-    import torch
-
     devices = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        devices += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if not _cpu_only_build():
+        import torch
+
+        if torch.cuda.is_available():
+            devices += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if sys.platform == "darwin" and _has_mps():
         devices.append("mps")
     return ", ".join(devices)
+
+
+def _torch_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return "absent"
+
+
+def _cpu_only_build() -> bool:
+    """Told by the wheel's version (2.13.0+cpu) without importing torch, which takes seconds."""
+    return _torch_version().endswith("+cpu")
+
+
+def _has_mps() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def check_quantization(kind: str, device: str) -> None:
