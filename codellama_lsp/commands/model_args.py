@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 
 from codellama_lsp.errors import UserError
 from fim.engines.base import Engine, EngineError
@@ -67,7 +68,7 @@ def check_model_args(args: argparse.Namespace, max_new_tokens: int | None = None
         _option("--quantize", args.quantize, check_quantization, args.quantize, args.device)
 
 
-def _option(name: str, value: object, check, *check_args) -> None:
+def _option(name: str, value: object, check: Callable[..., object], *check_args: object) -> None:
     try:
         check(*check_args)
     except ValueError as exc:

@@ -63,10 +63,10 @@ def require_serve_extra() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_serve_extra()
     check_model_args(args)
     if args.api_key is not None and not args.api_key.strip():
         raise UserError("--api-key is empty: give a key, or leave the option out for none")
-    require_serve_extra()
     import uvicorn
 
     from fim.engines.local import LocalEngine
