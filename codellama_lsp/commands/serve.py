@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 
-from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.model_args import non_negative_float, positive_int
 from codellama_lsp.errors import UserError
 from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
@@ -40,6 +40,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--quantize", default=None, choices=("8bit", "4bit"))
     parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
                         help=f"tokens of prompt plus completion (default {DEFAULT_CONTEXT_WINDOW})")
+    parser.add_argument("--shutdown-grace", type=non_negative_float, default=30.0, metavar="S",
+                        help="on SIGTERM or SIGINT, seconds the requests in flight may take to "
+                        "finish while new ones get 503 (default 30)")
     parser.set_defaults(run=run)
 
 
@@ -63,11 +66,10 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_serve_extra()
-    import uvicorn
-
     from fim.engines.local import LocalEngine
     from fim.worker.app import WorkerConfig, create_app
     from fim.worker.batching import BatchScheduler
+    from fim.worker.server import serve
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0..65535, got {args.port}")
@@ -86,8 +88,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(scheduler, WorkerConfig(args.model, args.context_window, args.api_key))
     print(f"codellama serve: {args.model} on {engine.device}, listening on "
           f"http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    serve(app, app.drain, args.host, args.port, args.shutdown_grace)
     return 0
 
 
