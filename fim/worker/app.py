@@ -15,6 +15,7 @@ import contextlib
 import hmac
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -51,6 +52,9 @@ class Handlers:
         self.metrics = scheduler.metrics
         self.limits = api.request_limits(self.tokenizer, config.context_window,
                                          scheduler.max_queue)
+        # One thread parses and tokenizes, one body at a time: bounded CPU and memory, and the
+        # same thread (so the same malloc arena) for the life of the worker.
+        self.parser = ThreadPoolExecutor(1, thread_name_prefix="codellama-parse")
 
     def authorized(self, request: Request) -> bool:
         if not self.config.api_key:
@@ -84,7 +88,8 @@ class Handlers:
             self.metrics.errors.labels(kind="client_closed").inc()
             return Response(status_code=499)  # nginx's "client closed request", for /metrics
         try:
-            params = await asyncio.to_thread(self._parse, raw)
+            params = await asyncio.get_running_loop().run_in_executor(self.parser, self._parse,
+                                                                      raw)
         except api.BadRequest as exc:
             return self.refuse(exc.status, str(exc), "bad_request", param=exc.param)
         answer = CompletionAnswer(params, self.config.model_name, self.metrics, self.drain)
@@ -137,6 +142,7 @@ def create_app(scheduler: BatchScheduler, config: WorkerConfig) -> CountRequests
         scheduler.start()
         yield
         scheduler.stop()
+        handlers.parser.shutdown(wait=False)
 
     routes = [Route("/v1/completions", handlers.completions, methods=["POST"]),
               Route("/v1/models", handlers.models, methods=["GET"]),
