@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from fim.engines.base import EngineError, GenerationRequest, GenerationResult
+from fim.engines.base import EngineError, GenerationRequest, GenerationResult, StopReason
 from fim.engines.protocols import (
     PROTOCOLS,
     OpenAIStream,
@@ -122,11 +122,15 @@ class RemoteEngine:
             except concurrent.futures.TimeoutError:
                 if request.cancel.is_set():
                     future.cancel()  # cancels the task: the connection closes
-                    return GenerationResult("", "cancelled", len(request.prompt_ids), 0, 0.0,
-                                            time.perf_counter() - started)
+                    return GenerationResult("", StopReason.CANCELLED, len(request.prompt_ids),
+                                            0, 0.0, time.perf_counter() - started)
             except concurrent.futures.CancelledError:
-                return GenerationResult("", "cancelled", len(request.prompt_ids), 0, 0.0,
+                return GenerationResult("", StopReason.CANCELLED, len(request.prompt_ids), 0, 0.0,
                                         time.perf_counter() - started)
+
+    def prefill(self, request: GenerationRequest) -> int:
+        """Nothing to do here: a serving engine keeps its own prompt cache."""
+        return 0
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -185,7 +189,7 @@ class RemoteEngine:
                 raise EngineError(f"the {protocol} engine at {self.address.base_url} gave an "
                                   f"answer that is not JSON: {exc}") from None
         done = time.perf_counter()
-        return GenerationResult(outcome.text, outcome.reason, outcome.prompt_tokens,
+        return GenerationResult(outcome.text, StopReason(outcome.reason), outcome.prompt_tokens,
                                 outcome.generated_tokens, (first_token_at or done) - started,
                                 done - started, outcome.reused)
 

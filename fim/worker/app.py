@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fim.engines.base import GenerationRequest, GenerationResult
+from fim.engines.base import GenerationRequest, GenerationResult, StopReason
 from fim.tokenizer import Tokenizer
 from fim.worker import openai_api as api
 from fim.worker.batching import BatchScheduler, Job, QueueFull
@@ -288,7 +288,7 @@ class CompletionAnswer:
             if isinstance(outcome, BaseException):
                 await self._event(send, api.error_body(f"generation failed: {outcome}",
                                                        "server_error"))
-                outcome = GenerationResult("", "error", 0, 0, 0.0, 0.0)
+                outcome = GenerationResult("", StopReason.ERROR, 0, 0, 0.0, 0.0)
             finished[index] = outcome
             reason = api.FINISH_REASONS.get(outcome.stop_reason)
             if reason is not None:
