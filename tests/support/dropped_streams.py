@@ -24,15 +24,12 @@ def body(temperature: float) -> bytes:
                        "temperature": temperature, "stream": True, "ignore_eos": True}).encode()
 
 
-BODY = body(0.8)
-
-
-def drop_one(host: str, port: int) -> None:
+def drop_one(host: str, port: int, content: bytes) -> None:
     """One streaming completion, closed by us as soon as its first chunk arrives."""
     head = (f"POST /v1/completions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
-            f"\r\nContent-Length: {len(BODY)}\r\n\r\n").encode()
+            f"\r\nContent-Length: {len(content)}\r\n\r\n").encode()
     with socket.create_connection((host, port), timeout=30) as sock:
-        sock.sendall(head + BODY)
+        sock.sendall(head + content)
         received = b""
         while b"data: " not in received:
             chunk = sock.recv(65536)
@@ -41,17 +38,19 @@ def drop_one(host: str, port: int) -> None:
             received += chunk
 
 
-def measure(model: Path, drops: int, warm_up: int, every: int, args: list[str]) -> list[int]:
+def measure(model: Path, drops: int, warm_up: int, every: int, temperature: float,
+            args: list[str]) -> list[int]:
+    content = body(temperature)
     with running_worker(model, *args) as worker:
         url = urlsplit(worker.url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
         for _ in range(warm_up):
-            drop_one(host, port)
+            drop_one(host, port, content)
         worker.wait_for("codellama_worker_running", lambda v: v == 0)
         samples = [worker.rss_bytes()]
         print(f"after warm-up of {warm_up}: rss {samples[0] / 2 ** 20:.1f} MiB", flush=True)
         for done in range(1, drops + 1):
-            drop_one(host, port)
+            drop_one(host, port, content)
             if done % every == 0:
                 worker.wait_for("codellama_worker_running", lambda v: v == 0)
                 samples.append(worker.rss_bytes())
@@ -72,10 +71,8 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("worker_args", nargs="*", help="extra `codellama serve` options")
     options = parser.parse_args()
-    global BODY
-    BODY = body(options.temperature)
     samples = measure(options.model, options.drops, options.warm_up, options.every,
-                      options.worker_args)
+                      options.temperature, options.worker_args)
     growth = samples[-1] - samples[0]
     print(f"growth over {options.drops} dropped streams: {growth / 2 ** 10:.0f} KiB "
           f"({growth / options.drops:.0f} bytes per stream)")
