@@ -6,15 +6,18 @@ import argparse
 
 from fim.engines.base import Engine
 from fim.engines.factory import open_engine
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES, LoadOptions
+from fim.models import AUTO
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL) -> None:
+def add_model_args(parser: argparse.ArgumentParser, default_model: str = AUTO) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--engine", default="local",
                        help="'local' (default: the model in this process) or a server URL")
     group.add_argument("--model", default=default_model,
-                       help=f"hub id or local model directory (default {default_model})")
+                       help="hub id, local model directory or 'demo' (the small bundled "
+                       "model); default " + (default_model if default_model != AUTO else
+                                             "auto: Code Llama 7B if downloaded, else demo"))
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     group.add_argument("--dtype", default="auto", choices=DTYPES,
                        help="precision (auto: bfloat16/float16 on GPU, float32 on CPU)")

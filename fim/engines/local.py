@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fim.engines.base import EngineError, GenerationRequest, GenerationResult, find_stop
+from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class LocalEngine:
         import torch
         from transformers import AutoModelForCausalLM
 
+        options = resolve_options(options)  # demo, auto
         source = _model_source(options.model)
         try:
             tokenizer = load_tokenizer(source)

@@ -33,5 +33,5 @@ def llama_config(shape: Shape, vocab_size: int):
                        intermediate_size=shape.intermediate, num_hidden_layers=shape.layers,
                        num_attention_heads=shape.heads, num_key_value_heads=shape.kv_heads,
                        max_position_embeddings=shape.context, rms_norm_eps=1e-5,
-                       rope_theta=10000.0, hidden_act="silu", bos_token_id=1, eos_token_id=2,
+                       hidden_act="silu", bos_token_id=1, eos_token_id=2,
                        tie_word_embeddings=True)
