@@ -92,8 +92,9 @@ def _documents(corpus: Corpus, names: list[str], shape: Shape) -> list[str]:
 
 def _learning_rate(options: TrainOptions, state: State) -> float:
     """Linear warm-up, then cosine decay to a tenth over the run's time (or step) budget."""
-    if state.step < options.warmup_steps:
-        return options.learning_rate * (state.step + 1) / options.warmup_steps
+    warmup = min(options.warmup_steps, (options.max_steps or options.warmup_steps * 5) // 5)
+    if state.step < warmup:
+        return options.learning_rate * (state.step + 1) / warmup
     done = state.elapsed_s / (options.minutes * 60)
     if options.max_steps:
         done = max(done, state.step / options.max_steps)
@@ -217,6 +218,7 @@ def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, 
     (directory / "training.json").write_text(json.dumps(
         {"options": {k: str(v) for k, v in asdict(options).items()}, "steps": state.step,
          "tokens": state.tokens, "minutes": round(state.elapsed_s / 60, 1),
+         "first_loss": round(state.losses[0][1], 4) if state.losses else None,
          "final_loss": _recent_loss(state), "held_out_loss": held_out,
          "machine": f"{platform.processor() or platform.machine()}, "
                     f"{options.threads} threads, torch {torch.__version__}"}, indent=1) + "\n")
@@ -225,5 +227,5 @@ def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, 
 
 
 def _recent_loss(state: State) -> float | None:
-    recent = [loss for _, loss in state.losses[-20:]]
+    recent = [loss for _, loss in state.losses[-min(20, len(state.losses) // 4 + 1):]]
     return round(sum(recent) / len(recent), 4) if recent else None
