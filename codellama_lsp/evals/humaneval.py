@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +73,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--answers", choices=sorted(FIXED_ANSWERS),
                         help="insert fixed answers instead of a model's: canonical (checks the "
                         "harness: 100%%), empty or previous-line (trivial baselines)")
+    parser.add_argument("--compare-cleanup", action="store_true",
+                        help="also score the same answers without clean-up")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="write each task's outcome and completion to FILE (JSON)")
@@ -81,18 +83,28 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tasks = read_tasks(args.data, args.limit)
-    completer = FIXED_ANSWERS[args.answers] if args.answers else model_completer(args)
-    outcomes = evaluate(tasks, completer, args.workers, args.timeout, label=args.data.name)
+    if args.answers:
+        cleaned = raw = FIXED_ANSWERS[args.answers]
+    else:
+        cleaned, raw = model_completers(args)
+    outcomes = evaluate(tasks, raw if args.no_cleanup else cleaned, args.workers, args.timeout,
+                        label=args.data.name)
     summary = summarise(args.data.name, outcomes)
+    if args.compare_cleanup and not args.no_cleanup:
+        summary["without_cleanup"] = summarise(args.data.name, evaluate(
+            tasks, raw, args.workers, args.timeout, label="without clean-up"))
     if args.out:
         args.out.write_text(json.dumps({"summary": summary,
                                         "tasks": [vars(o) for o in outcomes]}, indent=1) + "\n")
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{summary['file']}: pass@1 {summary['pass@1']:.1%} "
-              f"({summary['passed']}/{summary['tasks']}), exact match "
-              f"{summary['exact_match']:.1%}")
+        for name, figures in [("", summary), (" without clean-up",
+                                              summary.get("without_cleanup"))]:
+            if figures:
+                print(f"{figures['file']}{name}: pass@1 {figures['pass@1']:.1%} "
+                      f"({figures['passed']}/{figures['tasks']}), exact match "
+                      f"{figures['exact_match']:.1%}")
     return 0
 
 
@@ -133,21 +145,26 @@ FIXED_ANSWERS: dict[str, Completer] = {"canonical": canonical_answer, "empty": e
                                        "previous-line": previous_line_answer}
 
 
-def model_completer(args: argparse.Namespace) -> Completer:
-    """Completions from the model the arguments name, through the editor's path."""
+def model_completers(args: argparse.Namespace) -> tuple[Completer, Completer]:
+    """Completions from the model the arguments name, through the editor's path: with and
+    without clean-up, from one generation per task."""
     engine = engine_from_args(args)
+    answers: dict[str, tuple[str, str]] = {}
 
-    def complete(task: Task) -> str:
-        if task.whole_lines:
-            # An empty line for the cursor; the completion ends it.
-            document = ParsedDocument(task.prompt + "\n" + task.suffix, "python")
-            answer = infill(engine, document, len(task.prompt), args.fim, args.max_new_tokens)
-            return (answer.raw.removesuffix("\n") if args.no_cleanup else answer.cleaned) + "\n"
-        document = ParsedDocument(task.prompt + task.suffix, "python")
-        answer = infill(engine, document, len(task.prompt), args.fim, args.max_new_tokens)
-        return answer.raw if args.no_cleanup else answer.cleaned
+    def answer(task: Task) -> tuple[str, str]:
+        if task.task_id not in answers:
+            if task.whole_lines:
+                # An empty line for the cursor; the completion ends it.
+                document = ParsedDocument(task.prompt + "\n" + task.suffix, "python")
+                got = infill(engine, document, len(task.prompt), args.fim, args.max_new_tokens)
+                answers[task.task_id] = (got.cleaned + "\n", got.raw.removesuffix("\n") + "\n")
+            else:
+                document = ParsedDocument(task.prompt + task.suffix, "python")
+                got = infill(engine, document, len(task.prompt), args.fim, args.max_new_tokens)
+                answers[task.task_id] = (got.cleaned, got.raw)
+        return answers[task.task_id]
 
-    return complete
+    return (lambda task: answer(task)[0]), (lambda task: answer(task)[1])
 
 
 def evaluate(tasks: list[Task], completer: Completer, workers: int, timeout: float,
@@ -156,22 +173,23 @@ def evaluate(tasks: list[Task], completer: Completer, workers: int, timeout: flo
     progress = ProgressLine(len(tasks), label)
     outcomes: list[Outcome] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [(task, completion, pool.submit(run_program, task.program(completion),
-                                                  timeout))
-                   for task, completion in _completions(tasks, completer)]
+        futures: list[tuple[Task, str, Future[str]]] = []
+        for task in tasks:
+            completion = completer(task)
+            futures.append((task, completion, pool.submit(run_program,
+                                                          task.program(completion), timeout)))
+            finished = [f.result() for _, _, f in futures if f.done()]
+            progress.update(len(futures), f"pass@1 so far {_share(finished):.1%}")
         for task, completion, future in futures:
             result = future.result()
             outcomes.append(Outcome(task.task_id, result == "passed", result, completion,
                                     same_text(completion, task.canonical_solution)))
-            passed = sum(o.passed for o in outcomes)
-            progress.update(len(outcomes), f"pass@1 {passed / len(outcomes):.1%}")
     progress.close()
     return outcomes
 
 
-def _completions(tasks: list[Task], completer: Completer) -> Iterator[tuple[Task, str]]:
-    for task in tasks:
-        yield task, completer(task)
+def _share(results: list[str]) -> float:
+    return sum(r == "passed" for r in results) / len(results) if results else 0.0
 
 
 def same_text(a: str, b: str) -> bool:
