@@ -16,6 +16,7 @@ class Shape:
 class Rectangle(Shape):
     def __init__(self, width, height):
         self.width = width
+        self.height =
 
     def area(self):
         return self.width * self.height

@@ -64,7 +64,7 @@ def test_a_missing_instruct_model_names_its_download_command(empty_cache):
 
 
 def test_complete_without_a_model_uses_the_demo_model_offline(empty_cache):
-    out = run_cli("complete", "examples/shapes.py:18", cwd=ROOT)
+    out = run_cli("complete", "examples/shapes.py:19", cwd=ROOT)
     assert out.returncode == 0, out.stderr
     notes = [line for line in out.stderr.splitlines() if "demo model" in line]
     assert len(notes) == 1 and "huggingface-cli download codellama/CodeLlama-7b-hf" in notes[0]
