@@ -13,7 +13,7 @@ from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import detect_newline
-from fim.engines.base import Engine, GenerationRequest, GenerationResult
+from fim.engines.base import Engine, GenerationRequest, GenerationResult, StopReason
 from fim.prompt import Prompt, choose_format, to_lf
 
 
@@ -26,7 +26,7 @@ class CompletionOptions:
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
     # Whose KV cache a serving engine keeps for this request (one per editor).
-    cache_key: str = "default"
+    kv_cache_key: str = "default"
 
 
 @dataclass
@@ -46,7 +46,7 @@ def complete(engine: Engine, prefix: str, suffix: str, options: CompletionOption
                                options.max_new_tokens)
     request = GenerationRequest(prompt.ids, options.max_new_tokens, options.temperature,
                                 options.top_p, list(options.stop), seed=options.seed,
-                                cache_key=options.cache_key)
+                                cache_key=options.kv_cache_key)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
@@ -77,14 +77,14 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
         stop.append("\n")  # one line wanted: don't generate the next ones
     request = GenerationRequest(built.prompt.ids, options.max_new_tokens, options.temperature,
                                 options.top_p, stop, seed=options.seed,
-                                cache_key=options.cache_key)
+                                cache_key=options.kv_cache_key)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
     context = cleanup_context(decision.mode, text, offset,
                               partial(tree_scope_end, document, offset))
     cleaned = clean(result.text, context)
-    if cleaned is None or result.stop_reason == "cancelled":
+    if cleaned is None or result.stop_reason == StopReason.CANCELLED:
         return None
     newline = detect_newline(text)
     shown = cleaned.replace("\n", newline) if newline != "\n" else cleaned

@@ -1,32 +1,35 @@
-"""What the server knows and does for completions, apart from the protocol: its settings, the
-open documents, the model, the scheduler, the cache and the stats; and the flow of one request
-(document and position in, suggestion texts out)."""
+"""Completions, apart from the protocol: the scheduler, the suggestion cache and the stats on
+top of the server's state; and the flow of one request (document and position in, suggestion
+texts out)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 
-from codellama_lsp.completion.item_range import replaced_length, rest_of_line
+from codellama_lsp.completion.item_range import (
+    replaced_length,
+    rest_of_line,
+    without_closers,
+    word_before,
+)
 from codellama_lsp.completion.policy import Mode, decide
-from codellama_lsp.completion.snippets import SnippetSource
-from codellama_lsp.lsp.documents import Change, Document, DocumentStore, UnknownDocument
-from codellama_lsp.lsp.engine_pool import EnginePool
-from codellama_lsp.lsp.model_loading import ModelLoader
+from codellama_lsp.lsp.documents import Document, UnknownDocument
 from codellama_lsp.lsp.scheduler import Scheduler
 from codellama_lsp.lsp.settings import Settings
+from codellama_lsp.lsp.state import ServerState
 from codellama_lsp.lsp.stats import Stats
 from codellama_lsp.lsp.suggestion_cache import SuggestionCache
-from codellama_lsp.lsp.suggestions import Suggestions, cache_key, suggest
+from codellama_lsp.lsp.suggestions import Suggestions, suggest, suggestion_key
 from codellama_lsp.syntax.parsed import ParsedDocument
-from codellama_lsp.syntax.positions import Encoding
-from fim.engines.base import Engine, EngineError
+from fim.engines.base import EngineError
 
 log = logging.getLogger(__name__)
+
+_BEFORE = 64  # characters before the cursor that must stay for an answer to count as accepted
 
 
 @dataclass(frozen=True)
@@ -42,71 +45,56 @@ class Answer:
         """Where the text that `text` replaces ends (see item_range)."""
         return self.offset + replaced_length(text, rest_of_line(self.document.text, self.offset))
 
+    def insert_text(self, text: str) -> str:
+        """`text` as an item without a range inserts it: in place of the word before the
+        cursor (which clients replace), without the closers already right of it."""
+        return word_before(self.document.text, self.offset) + without_closers(
+            text, rest_of_line(self.document.text, self.offset))
 
-class SuggestionService:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.documents = DocumentStore()
+
+@dataclass(frozen=True)
+class _Shown:
+    """The latest answer for a document, watched for its acceptance."""
+
+    offset: int
+    before: str  # the text right before the cursor when it was shown
+    items: list[tuple[int, str]]  # (item id, text)
+
+
+class CompletionService:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
         self.scheduler = Scheduler()
         self.cache = SuggestionCache()
         self.stats = Stats()
-        # Engines are shared with the edits (one engine where the instruct model is the
-        # completion model): the pool, not the loader, closes those no longer wanted.
-        self.engines = EnginePool()
-        self.loader = ModelLoader(close_replaced=False)
-        self.snippets = SnippetSource()
         # A serving engine keeps one KV cache per editor: this server is one editor.
-        self.cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
+        self.kv_cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
+        self._shown: dict[str, _Shown] = {}
 
-    def set_workspace(self, root: str | None) -> None:
-        """Where definitions from files that are not open are looked for."""
-        documents = {d.path: d.text for d in self.documents.all() if d.path}
-        self.snippets = SnippetSource(root, documents)
+    def start(self) -> None:
+        """The client is ready: load the model and index the workspace."""
+        self.state.models.load_completion(self.state.settings)
+        self.state.index_workspace()
 
-    def warm_snippets(self) -> None:
-        """Index the workspace's files in the background, not during the first completion."""
-        snippets = self.snippets
+    def settings_changed(self, before: Settings) -> None:
+        """Cached suggestions made under other settings can never be served again."""
+        if suggestion_key(before, False) != suggestion_key(self.state.settings, False):
+            self.cache.clear()
 
-        def warm() -> None:
-            try:
-                count = snippets.warm()
-                log.info("indexed %d workspace files for cross-file context", count)
-            except Exception as exc:  # noqa: BLE001 - indexing is an extra; completions go on
-                log.warning("workspace indexing failed: %s", exc)
-
-        threading.Thread(target=warm, name="codellama-index", daemon=True).start()
-
-    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
-        document = self.documents.open(uri, language_id, version, text)
-        if document.path:
-            self.snippets.set_document(document.path, text)
-
-    def change(self, uri: str, version: int, changes: list[Change], encoding: Encoding) -> None:
-        """Apply an editor's changes; raises UnknownDocument for a URI never opened."""
-        document = self.documents.change(uri, version, changes, encoding)
-        if document.path:
-            self.snippets.record_edit(document.path, document.last_edit_offset, document.text)
-
-    def load_engine(self, settings: Settings) -> Engine:
-        """The completion engine for `settings` (runs in the loading thread): engines the
-        settings no longer name are dropped first, as two models at once may not fit."""
-        self.engines.retain(settings.engine_keys())
-        return self.engines.get(settings.engine, settings.load_options())
-
-    async def answer(self, uri: str, line: int, character: int, encoding: Encoding,
-                     invoked: bool) -> Answer | None:
+    async def answer(self, uri: str, line: int, character: int, invoked: bool
+                     ) -> Answer | None:
         """Suggestions at (line, character) of `uri`, or None: no such document, language
         off, no model, superseded by a newer request, or the document changed meanwhile.
         Raises PositionError for a line out of range; cancelling the task cancels the work."""
         started = time.perf_counter()
         self.stats.requests += 1
         try:
-            document = self.documents.get(uri)
+            document = self.state.documents.get(uri)
         except UnknownDocument as exc:
             log.info("no completion: %s", exc)
             return None
-        offset = document.index.offset(line, character, encoding)
-        settings = self.settings
+        offset = document.index.offset(line, character, self.state.encoding)
+        settings = self.state.settings
         if not settings.enabled_for(document.language_id):
             return None
         version, text = document.version, document.text
@@ -114,7 +102,7 @@ class SuggestionService:
         if decide(text, offset, snapshot).mode is Mode.NONE:
             self.scheduler.cancel(uri)  # e.g. mid-word: no suggestion, and older ones are stale
             return None
-        key, prefix, suffix = cache_key(settings, invoked), text[:offset], text[offset:]
+        key, prefix, suffix = suggestion_key(settings, invoked), text[:offset], text[offset:]
         hit = self.cache.get(key, prefix, suffix)
         generated: Suggestions | None = None
         if hit is not None:
@@ -128,22 +116,40 @@ class SuggestionService:
                 return None
             texts = generated.texts
             self.cache.put(key, prefix, suffix, texts)
-        if uri not in self.documents or self.documents.get(uri) is not document \
-                or document.version != version:
+        if not self.state.documents.is_current(document, version):
             return None  # the document changed meanwhile: these texts fit it no longer
         self._record(started, generated)
-        return Answer(document, offset, texts, self.stats.shown_items(len(texts)))
+        answer = Answer(document, offset, texts, self.stats.shown_items(texts))
+        self._shown[uri] = _Shown(offset, text[max(0, offset - _BEFORE):offset],
+                                  list(zip(answer.item_ids, texts)))
+        return answer
+
+    def document_changed(self, document: Document) -> None:
+        """Count the latest answer's item as accepted when its whole text now stands at its
+        place: clients that never run the accept command (eglot) are counted too."""
+        shown = self._shown.get(document.uri)
+        if shown is None:
+            return
+        text, offset = document.text, shown.offset
+        if text[max(0, offset - len(shown.before)):offset] != shown.before:
+            del self._shown[document.uri]  # edited before the cursor: the answer is moot
+            return
+        for item_id, item in shown.items:
+            if text.startswith(item, offset):
+                self.stats.accept(item_id, from_changes=True)
+                del self._shown[document.uri]
+                return
 
     async def _generate(self, uri: str, document: ParsedDocument, offset: int,
                         settings: Settings, invoked: bool) -> Suggestions | None:
         debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
         try:
-            engine = await self.loader.engine(settings.load_wait_ms / 1000)
+            engine = await self.state.models.completion.engine(settings.load_wait_ms / 1000)
             if engine is None:
                 return None
             result = await self.scheduler.run(
                 uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
-                                            self.snippets, self.cache_key),
+                                            self.state.snippets, self.kv_cache_key),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -165,16 +171,15 @@ class SuggestionService:
 
     def report(self) -> dict:
         """The `codellama/stats` answer."""
+        loader = self.state.models.completion
         return {**self.stats.snapshot(),
                 "generations": self.scheduler.started,
                 "max_running_per_document": self.scheduler.max_running_per_document,
                 "cache_entries": len(self.cache),
-                "model": {"name": self.loader.description, "state": self.loader.state.value,
-                          "error": self.loader.error}}
+                "model": {"name": loader.description, "state": loader.state.value,
+                          "error": loader.error}}
 
-    def close(self, uri: str) -> None:
-        path = self.documents.get(uri).path if uri in self.documents else None
-        if path:
-            self.snippets.close_document(path)
-        self.documents.close(uri)
+    def forget(self, uri: str) -> None:
+        """The document was closed."""
         self.scheduler.forget(uri)
+        self._shown.pop(uri, None)

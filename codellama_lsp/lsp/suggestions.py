@@ -15,7 +15,7 @@ from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_doc
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.syntax.parsed import ParsedDocument
-from fim.engines.base import Engine
+from fim.engines.base import Engine, StopReason
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,19 @@ class Suggestions:
 
 
 def options_for(settings: Settings, invoked: bool, seed: int | None = None,
-                cache_key: str = "default") -> CompletionOptions:
+                kv_cache_key: str = "default") -> CompletionOptions:
     if not invoked:
         return CompletionOptions(max_new_tokens=settings.max_new_tokens, temperature=0.0,
-                                 spm=settings.fim_format == "spm", cache_key=cache_key)
+                                 spm=settings.fim_format == "spm", kv_cache_key=kv_cache_key)
     return CompletionOptions(max_new_tokens=settings.max_new_tokens,
                              temperature=settings.invoked_temperature, top_p=settings.top_p,
-                             spm=settings.fim_format == "spm", seed=seed, cache_key=cache_key)
+                             spm=settings.fim_format == "spm", seed=seed,
+                             kv_cache_key=kv_cache_key)
 
 
-def cache_key(settings: Settings, invoked: bool) -> str:
-    """What, besides the text, decides the suggestions (see `options_for`)."""
+def suggestion_key(settings: Settings, invoked: bool) -> str:
+    """The SuggestionCache's key: what, besides the text, decides the suggestions (see
+    `options_for`)."""
     fields = [settings.engine, settings.model, settings.fim_format, settings.context_window,
               settings.max_new_tokens]
     if invoked:
@@ -47,7 +49,7 @@ def cache_key(settings: Settings, invoked: bool) -> str:
 
 def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
             invoked: bool, cancel: threading.Event, snippets: SnippetSource | None = None,
-            cache_key: str = "default") -> Suggestions:
+            kv_cache_key: str = "default") -> Suggestions:
     """Suggestions to insert at character `offset` of `document` (a snapshot: the editor
     may go on editing the live document meanwhile)."""
     runs = settings.invoked_items if invoked else 1
@@ -58,13 +60,13 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
         if cancel.is_set():
             break
         result = complete_in_document(engine, document, offset,
-                                      options_for(settings, invoked, seed, cache_key),
+                                      options_for(settings, invoked, seed, kv_cache_key),
                                       cancel=cancel, snippets=snippets)
         generations += 1
         if result is None:  # cleaned up to nothing, or cancelled
             continue
         engine_s += result.result.total_s
-        if result.result.stop_reason == "cancelled":
+        if result.result.stop_reason == StopReason.CANCELLED:
             break
         if result.text.strip() and result.text not in texts:
             texts.append(result.text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 from fim.tokenizer import Tokenizer
@@ -11,6 +12,21 @@ from fim.tokenizer import Tokenizer
 
 class EngineError(RuntimeError):
     """The model could not be loaded or could not generate."""
+
+
+class StopReason(str, Enum):
+    """Why a generation ended; the values are what JSON and the wire carry."""
+
+    EOT = "eot"  # the model ended the infilling
+    EOS = "eos"
+    STOP = "stop"  # a stop string
+    LENGTH = "length"  # max_new_tokens
+    TIME = "time"  # the request's time cap, at the first line end after it
+    CANCELLED = "cancelled"
+    ERROR = "error"  # the worker's generation failed (a stream's last word)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -22,24 +38,29 @@ class GenerationRequest:
     stop: list[str] = field(default_factory=list)
     cancel: threading.Event = field(default_factory=threading.Event)
     seed: int | None = None
-    # A key under which an engine may keep this caller's KV cache (one editor, one user).
+    # A key under which an engine may keep this caller's KV cache (one document, one user).
     cache_key: str = "default"
+    # After this many seconds, stop at the first line end (automatic triggers); None: no cap.
+    max_time_s: float | None = None
 
 
 @dataclass
 class GenerationResult:
     text: str
-    stop_reason: str  # "eot" | "eos" | "stop" | "length" | "cancelled"
+    stop_reason: StopReason
     prompt_tokens: int
     generated_tokens: int
     time_to_first_token_s: float
     total_s: float
     reused_prompt_tokens: int = 0
 
+    def __post_init__(self) -> None:
+        self.stop_reason = StopReason(self.stop_reason)  # a plain string from a caller or a wire
+
     def as_dict(self) -> dict:
         return {
             "text": self.text,
-            "stop_reason": self.stop_reason,
+            "stop_reason": str(self.stop_reason),
             "prompt_tokens": self.prompt_tokens,
             "generated_tokens": self.generated_tokens,
             "reused_prompt_tokens": self.reused_prompt_tokens,
@@ -55,6 +76,16 @@ class Engine(Protocol):
     context_window: int
 
     def generate(self, request: GenerationRequest) -> GenerationResult: ...
+
+    def prefill(self, request: GenerationRequest) -> int:
+        """Compute `request`'s prompt into its kept cache ahead of time, at low priority (any
+        generation or `request.cancel` stops it); return how many ids it computed. Engines
+        that keep no cache here do nothing and return 0."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds (caches, connections); it is not used afterwards."""
+        ...
 
 
 def find_stop(text: str, stops: list[str]) -> int | None:

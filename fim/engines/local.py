@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 import time
@@ -10,7 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fim.engines.base import EngineError, GenerationRequest, GenerationResult, find_stop
+from fim.engines.base import EngineError, GenerationRequest, GenerationResult, StopReason
+from fim.engines.decoding import (
+    Forward,
+    StopRules,
+    lookup_draft,
+    make_generator,
+    new_cache,
+    pick,
+    reuse_prefix,
+)
+from fim.engines.kv_slots import Slot, SlotStore
+from fim.engines.options import model_not_found
 from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
@@ -19,6 +29,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "codellama/CodeLlama-7b-hf"
 DEFAULT_CONTEXT_WINDOW = 4096
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+PREFILL_CHUNK = 128  # ids per forward pass when pre-warming: a real request waits at most one
+DRAFT_TOKENS = 8  # prompt-lookup draft length
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,10 @@ class LoadOptions:
     device_map: str | None = None  # "auto": spread over GPUs and CPU memory (accelerate)
     quantization: str | None = None  # "8bit" | "4bit" (bitsandbytes)
     context_window: int = DEFAULT_CONTEXT_WINDOW
+    kv_reuse: bool = True  # keep KV caches between requests (off: every prompt runs in full)
+    kv_cache_slots: int = 8  # caches kept, one per cache key (document, edit, user)
+    kv_cache_tokens: int = 0  # ids the kept caches hold together; 0: twice the context window
+    prompt_lookup: bool = False  # greedy drafts copied from the prompt, checked in one pass
 
 
 def choose_device(requested: str = "auto") -> str:
@@ -66,28 +82,35 @@ def _model_source(model: str) -> str:
             raise EngineError(f"{model}: not a model directory (no config.json)")
         return str(path)
     if model.startswith((".", "/", "~")) or model.count("/") != 1:
-        raise EngineError(f"no such model directory: {model}")
+        raise EngineError(model_not_found(model))
     return model
 
 
 class LocalEngine:
     """One model, loaded once, shared by concurrent callers one generation at a time.
 
-    The KV cache of the last prompt is kept: the next prompt recomputes only from the first id
-    where it differs (in SPM order, typing at the cursor changes only the prompt's tail).
+    KV caches are kept per `request.cache_key` (a document, an edit), least recently used
+    dropped beyond a token budget: the next prompt under a key recomputes only from the first
+    id where it differs (in SPM order, typing at the cursor changes only the prompt's tail).
     """
 
-    def __init__(self, model, tokenizer: Tokenizer, context_window: int, device: str) -> None:
+    def __init__(self, model, tokenizer: Tokenizer, context_window: int, device: str,
+                 options: LoadOptions | None = None) -> None:
+        options = options or LoadOptions(context_window=context_window)
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
         self.context_window = context_window
+        self.kv_reuse = options.kv_reuse
+        self.prompt_lookup = options.prompt_lookup
+        budget = options.kv_cache_tokens or 2 * context_window
+        self.slots = SlotStore(options.kv_cache_slots if options.kv_reuse else 0, budget)
+        self._forward = Forward(model)
         self._lock = threading.Lock()
-        self._cached_ids: list[int] = []
-        self._cache: Any = None  # a transformers DynamicCache
-        # transformers 5.x renamed `past_key_values` to `cache`.
-        params = inspect.signature(model.forward).parameters
-        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._waiting = 0  # generations waiting for the lock: a prefill gives way to them
+        self._waiting_lock = threading.Lock()
+        # Counters for benchmarks: forward passes in decoding, draft ids tried and kept.
+        self.stats = {"forward_passes": 0, "drafted": 0, "draft_kept": 0}
 
     @classmethod
     def load(cls, options: LoadOptions) -> LocalEngine:
@@ -116,123 +139,148 @@ class LocalEngine:
         if "device_map" not in kwargs:
             model.to(device)
         model.eval()
-        maximum = int(getattr(model.config, "max_position_embeddings", options.context_window))
-        if options.context_window > maximum:
-            raise EngineError(f"context window {options.context_window} exceeds the model's "
-                              f"maximum of {maximum} tokens")
-        if tokenizer.vocab_size > model.config.vocab_size:
-            raise EngineError(f"tokenizer ({tokenizer.vocab_size} pieces) does not match the "
-                              f"model ({model.config.vocab_size})")
+        _check_sizes(model, tokenizer, options)
         log.info("loaded %s on %s (%s) in %.1fs", options.model, device, kwargs["dtype"],
                  time.perf_counter() - started)
         torch.set_grad_enabled(False)
-        return cls(model, tokenizer, options.context_window, str(model.device))
+        return cls(model, tokenizer, options.context_window, str(model.device), options)
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         """Generate for `request`; waits its turn, giving up if cancelled meanwhile."""
         started = time.perf_counter()
-        while not self._lock.acquire(timeout=0.01):
-            if request.cancel.is_set():
-                return GenerationResult("", "cancelled", len(request.prompt_ids), 0, 0.0,
-                                        time.perf_counter() - started)
+        self._count_waiting(+1)
+        try:
+            while not self._lock.acquire(timeout=0.01):
+                if request.cancel.is_set():
+                    return GenerationResult("", StopReason.CANCELLED, len(request.prompt_ids),
+                                            0, 0.0, time.perf_counter() - started)
+        finally:
+            self._count_waiting(-1)
         try:
             return self._generate(request, started)
-        except Exception:
-            self._cache, self._cached_ids = None, []  # never reuse a half-written cache
-            raise
         finally:
             self._lock.release()
 
-    def _generate(self, request: GenerationRequest, started: float) -> GenerationResult:
-        import torch
+    def prefill(self, request: GenerationRequest) -> int:
+        """Compute `request`'s prompt into its key's cache, in chunks, while nothing else wants
+        the model; returns how many ids it computed (0 when busy or reuse is off)."""
+        if not self.kv_reuse or not request.prompt_ids or not self._lock.acquire(blocking=False):
+            return 0
+        try:
+            prompt = list(request.prompt_ids)[: self.context_window]
+            cache, seq = self._cache_for(request.cache_key, prompt)
+            computed = 0
+            for at in range(len(seq), len(prompt) - 1, PREFILL_CHUNK):
+                if request.cancel.is_set() or self._waiting:
+                    break
+                chunk = prompt[at:min(at + PREFILL_CHUNK, len(prompt) - 1)]
+                self._forward([chunk], cache)
+                seq.extend(chunk)
+                computed += len(chunk)
+            self.slots.put(request.cache_key, Slot(seq, cache))
+            return computed
+        finally:
+            self._lock.release()
 
+    def close(self) -> None:
+        """Drop the kept caches (the model goes with the engine's last reference)."""
+        self.slots.clear()
+
+    def _count_waiting(self, step: int) -> None:
+        with self._waiting_lock:
+            self._waiting += step
+
+    def _generate(self, request: GenerationRequest, started: float) -> GenerationResult:
         prompt = list(request.prompt_ids)
         if not prompt:
             raise EngineError("empty prompt")
         if len(prompt) + request.max_new_tokens > self.context_window:
             raise EngineError(f"prompt of {len(prompt)} tokens plus {request.max_new_tokens} new "
                               f"tokens exceeds the context window of {self.context_window}")
-        generator = None
-        if request.temperature > 0:
-            generator = torch.Generator(device="cpu")
-            generator.manual_seed(request.seed if request.seed is not None else time.time_ns())
-        stop_ids = self.tokenizer.stop_ids()
-        reused = self._reuse_cache(prompt)
-        step_input = prompt[reused:]
-        generated: list[int] = []
-        text, reason, first_token_at = "", "length", 0.0
-        with torch.inference_mode():
-            for _ in range(request.max_new_tokens):
-                if request.cancel.is_set():
-                    reason = "cancelled"
-                    break
-                logits = self._forward(step_input)
-                token = _pick(logits, request.temperature, request.top_p, generator)
-                if not first_token_at:
-                    first_token_at = time.perf_counter()
-                if token in stop_ids:
-                    reason = "eos" if token == self.tokenizer.eos_id else "eot"
-                    break
-                generated.append(token)
-                step_input = [token]
-                if request.stop:
-                    text = self.tokenizer.decode_infilling(generated)
-                    cut = find_stop(text, request.stop)
-                    if cut is not None:
-                        text, reason = text[:cut], "stop"
-                        break
-        if reason != "stop":
-            text = self.tokenizer.decode_infilling(generated)
-        # The cache now holds prompt + generated ids except the last sampled one.
-        self._cached_ids = (prompt + generated)[: self._cache_length()]
+        # A failed generation never puts its half-written cache back.
+        cache, seq = self._cache_for(request.cache_key, prompt)
+        reused = len(seq)
+        rules = StopRules(self.tokenizer, self.tokenizer.stop_ids(), request.stop,
+                          request.max_new_tokens, started, request.max_time_s)
+        first: list[float] = []
+        reason = self._decode(request, rules, cache, seq, prompt[reused:], first)
+        if self.kv_reuse:
+            self.slots.put(request.cache_key, Slot(seq, cache))
         done = time.perf_counter()
-        return GenerationResult(text, reason, len(prompt), len(generated),
-                                (first_token_at or done) - started, done - started, reused)
+        return GenerationResult(rules.text(), reason, len(prompt), len(rules.generated),
+                                (first[0] if first else done) - started, done - started, reused)
 
-    def _reuse_cache(self, prompt: list[int]) -> int:
-        """Crop the kept cache to the prompt's common prefix; return how many ids it covers."""
-        from transformers import DynamicCache
+    def _cache_for(self, key: str, prompt: list[int]) -> tuple[Any, list[int]]:
+        """`key`'s kept cache cropped to its common prefix with `prompt`, and the ids it holds."""
+        slot = self.slots.take(key) if self.kv_reuse else None
+        if slot is not None:
+            common = reuse_prefix(slot.ids, slot.cache, prompt)
+            if common:
+                return slot.cache, slot.ids[:common]
+        return new_cache(self.model), []
 
-        common = 0
-        for a, b in zip(self._cached_ids, prompt):
-            if a != b:
-                break
-            common += 1
-        common = min(common, len(prompt) - 1)  # at least one id must run to get logits
-        if self._cache is None or common == 0:
-            self._cache = DynamicCache(config=self.model.config)
-            return 0
-        drop = self._cache_length() - common
-        if drop > 0:
-            self._cache.crop(-drop)
-        return common
+    def _decode(self, request: GenerationRequest, rules: StopRules, cache: Any, seq: list[int],
+                feed: list[int], first: list[float]) -> StopReason:
+        """Run the model until a stop rule ends it; `seq` follows the ids `cache` holds.
 
-    def _cache_length(self) -> int:
-        return self._cache.get_seq_length() if self._cache is not None else 0
-
-    def _forward(self, ids: list[int]):
+        With prompt lookup (greedy only), ids copied from the context after the last n-gram's
+        earlier occurrence ride along as a draft and are kept as far as the model agrees.
+        """
         import torch
 
-        input_ids = torch.tensor([ids], device=self.model.device)
-        out = self.model(input_ids=input_ids, use_cache=True, logits_to_keep=1,
-                         **{self._cache_arg: self._cache})
-        return out.logits[0, -1].float()
+        generator = make_generator(request.temperature, request.seed)
+        lookup = self.prompt_lookup and request.temperature <= 0
+        with torch.inference_mode():
+            while True:
+                if request.cancel.is_set():
+                    return StopReason.CANCELLED
+                room = request.max_new_tokens - len(rules.generated) - 1
+                draft = lookup_draft(seq + feed, min(room, DRAFT_TOKENS)) if lookup else []
+                logits = self._forward([feed + draft], cache, keep=len(draft) + 1)[0]
+                seq.extend(feed)
+                tokens = self._pick_all(logits, request, generator)
+                if not first:
+                    first.append(time.perf_counter())
+                kept = _agreed(draft, tokens)
+                self._count(len(draft), kept)
+                if kept < len(draft):
+                    cache.crop(-(len(draft) - kept))
+                seq.extend(draft[:kept])
+                for token in tokens[:kept + 1]:
+                    reason = rules.accept(token)
+                    if reason is not None:
+                        return reason
+                feed = [tokens[kept]]
+
+    def _count(self, drafted: int, kept: int) -> None:
+        self.stats["forward_passes"] += 1
+        self.stats["drafted"] += drafted
+        self.stats["draft_kept"] += kept
+
+    @staticmethod
+    def _pick_all(logits, request: GenerationRequest, generator) -> list[int]:
+        """The next id after each position of `logits` [positions, vocab] (one host sync)."""
+        if request.temperature <= 0:
+            return logits.argmax(dim=-1).tolist()
+        return [pick(logits[-1], request.temperature, request.top_p, generator)]
 
 
-def _pick(logits, temperature: float, top_p: float, generator) -> int:
-    """Greedy at temperature 0, else nucleus sampling (on the CPU, where the generator lives)."""
-    import torch
+def _agreed(draft: list[int], tokens: list[int]) -> int:
+    """How many draft ids the model's own picks confirm, from the first."""
+    kept = 0
+    while kept < len(draft) and draft[kept] == tokens[kept]:
+        kept += 1
+    return kept
 
-    if temperature <= 0:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits.cpu() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
-        sorted_probs = sorted_probs * keep
-        choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
-        return int(order[choice])
-    return int(torch.multinomial(probs, 1, generator=generator))
+
+def _check_sizes(model, tokenizer: Tokenizer, options: LoadOptions) -> None:
+    maximum = int(getattr(model.config, "max_position_embeddings", options.context_window))
+    if options.context_window > maximum:
+        raise EngineError(f"context window {options.context_window} exceeds the model's "
+                          f"maximum of {maximum} tokens")
+    if tokenizer.vocab_size > model.config.vocab_size:
+        raise EngineError(f"tokenizer ({tokenizer.vocab_size} pieces) does not match the "
+                          f"model ({model.config.vocab_size})")
 
 
 def _quantization_config(kind: str):

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from fim.engines.base import EngineError, GenerationRequest, GenerationResult
+from fim.engines.base import EngineError, GenerationRequest, GenerationResult, StopReason
 from fim.engines.protocols import (
     PROTOCOLS,
     OpenAIStream,
@@ -89,6 +89,7 @@ class RemoteEngine:
         self._model = address.model
         self._model_known = address.model is not None or address.protocol != "openai"
         self._loop = asyncio.new_event_loop()
+        self._close_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name="codellama-remote")
         self._thread.start()
@@ -122,19 +123,24 @@ class RemoteEngine:
             except concurrent.futures.TimeoutError:
                 if request.cancel.is_set():
                     future.cancel()  # cancels the task: the connection closes
-                    return GenerationResult("", "cancelled", len(request.prompt_ids), 0, 0.0,
-                                            time.perf_counter() - started)
+                    return GenerationResult("", StopReason.CANCELLED, len(request.prompt_ids),
+                                            0, 0.0, time.perf_counter() - started)
             except concurrent.futures.CancelledError:
-                return GenerationResult("", "cancelled", len(request.prompt_ids), 0, 0.0,
+                return GenerationResult("", StopReason.CANCELLED, len(request.prompt_ids), 0, 0.0,
                                         time.perf_counter() - started)
 
+    def prefill(self, request: GenerationRequest) -> int:
+        """Nothing to do here: a serving engine keeps its own prompt cache."""
+        return 0
+
     def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        self._run(self._client.aclose())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
+        with self._close_lock:  # two closes at once would each stop and close the loop
+            if self._loop.is_closed():
+                return
+            self._run(self._client.aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
 
     # -- on the private loop ---------------------------------------------------------------
 
@@ -185,7 +191,7 @@ class RemoteEngine:
                 raise EngineError(f"the {protocol} engine at {self.address.base_url} gave an "
                                   f"answer that is not JSON: {exc}") from None
         done = time.perf_counter()
-        return GenerationResult(outcome.text, outcome.reason, outcome.prompt_tokens,
+        return GenerationResult(outcome.text, StopReason(outcome.reason), outcome.prompt_tokens,
                                 outcome.generated_tokens, (first_token_at or done) - started,
                                 done - started, outcome.reused)
 

@@ -9,7 +9,6 @@ client gone, checked before every step). New requests join at the next step.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 import time
@@ -18,9 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fim.engines.base import GenerationRequest, GenerationResult, find_stop
-from fim.engines.kv_slots import Slot, SlotStore, common_prefix
-from fim.engines.local import _pick
+from fim.engines.base import GenerationRequest, GenerationResult, StopReason
+from fim.engines.decoding import (
+    Forward,
+    StopRules,
+    make_generator,
+    new_cache,
+    pick,
+    reuse_prefix,
+)
+from fim.engines.kv_slots import Slot, SlotStore
 from fim.tokenizer import Tokenizer
 from fim.worker.metrics import WorkerMetrics
 
@@ -46,14 +52,12 @@ class Job:
 @dataclass
 class _Row:
     job: Job
-    stop_ids: frozenset[int]
+    rules: StopRules
     generator: Any
     seq: list[int] = field(default_factory=list)  # the ids the row's cache holds
     cache: Any = None  # the row's own cache, None while stacked into a batch
-    generated: list[int] = field(default_factory=list)
     last: int = 0  # the sampled id to feed next
-    reason: str | None = None
-    text: str | None = None  # set when a stop string cut it
+    reason: StopReason | None = None
     emitted: str = ""
     reused: int = 0
     first_token_at: float = 0.0
@@ -84,8 +88,7 @@ class BatchScheduler:
         self._wake = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        params = inspect.signature(model.forward).parameters
-        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._forward = Forward(model)
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -167,21 +170,16 @@ class BatchScheduler:
 
     def _start(self, job: Job) -> _Row:
         """Prefill `job`'s prompt on its user's slot and sample its first token."""
-        import torch
-
         request = job.request
-        now = time.perf_counter()
-        self.metrics.queue_wait.observe(now - job.submitted_at)
+        self.metrics.queue_wait.observe(time.perf_counter() - job.submitted_at)
         stop_ids = set(job.extra_stop_ids)
         if not job.ignore_eos:
             stop_ids |= self.tokenizer.stop_ids()
-        generator = None
-        if request.temperature > 0:
-            generator = torch.Generator(device="cpu")
-            generator.manual_seed(request.seed if request.seed is not None else time.time_ns())
-        row = _Row(job, frozenset(stop_ids), generator)
+        rules = StopRules(self.tokenizer, frozenset(stop_ids), request.stop,
+                          request.max_new_tokens, job.submitted_at, request.max_time_s)
+        row = _Row(job, rules, make_generator(request.temperature, request.seed))
         if request.cancel.is_set():
-            row.reason = "cancelled"
+            row.reason = StopReason.CANCELLED
             return row
         prompt = list(request.prompt_ids)
         self.metrics.prompt_tokens.inc(len(prompt))
@@ -189,22 +187,17 @@ class BatchScheduler:
         self.metrics.reused_tokens.inc(row.reused)
         row.seq = prompt
         logits = self._forward([prompt[row.reused:]], row.cache)
-        self._accept(row, logits[0])
+        self._accept(row, logits[0, -1])
         return row
 
     def _cache_for(self, key: str, prompt: list[int]) -> tuple[Any, int]:
         """The user's kept cache cropped to the common prefix, and how many ids it covers."""
-        from transformers import DynamicCache
-
         slot = self.slots.take(key) if key else None
         if slot is not None:
-            common = min(common_prefix(slot.ids, prompt), len(prompt) - 1)
-            if common > 0:
-                drop = len(slot.ids) - common
-                if drop > 0:
-                    slot.cache.crop(-drop)
+            common = reuse_prefix(slot.ids, slot.cache, prompt)
+            if common:
                 return slot.cache, common
-        return DynamicCache(config=self.model.config), 0
+        return new_cache(self.model), 0
 
     def _step(self, rows: list[_Row], batch: _Batch) -> None:
         """One token for every row (rows whose client left are stopped first)."""
@@ -212,7 +205,7 @@ class BatchScheduler:
 
         cancelled = [row for row in rows if row.request.cancel.is_set()]
         for row in cancelled:
-            row.reason = "cancelled"
+            row.reason = StopReason.CANCELLED
         if cancelled:
             return
         self.metrics.batch_size.observe(len(rows))
@@ -222,36 +215,23 @@ class BatchScheduler:
         if batch.mask is not None:
             batch.mask = torch.cat([batch.mask, batch.mask.new_ones((len(rows), 1))], dim=1)
             positions = torch.tensor([[len(row.seq)] for row in rows], device=device)
-        logits = self._forward(tokens, batch.cache, batch.mask, positions)
+        logits = self._forward(tokens, batch.cache, mask=batch.mask, positions=positions)
         for i, row in enumerate(rows):
             row.seq.append(row.last)
-            self._accept(row, logits[i])
+            self._accept(row, logits[i, -1])
 
     def _accept(self, row: _Row, logits) -> None:
         """Sample the row's next token and decide whether the row is done."""
         request = row.request
-        token = _pick(logits, request.temperature, request.top_p, row.generator)
+        token = pick(logits, request.temperature, request.top_p, row.generator)
         if not row.first_token_at:
             row.first_token_at = time.perf_counter()
             self.metrics.first_token.observe(row.first_token_at - row.job.submitted_at)
-        if token in row.stop_ids:
-            row.reason = "eos" if token == self.tokenizer.eos_id else "eot"
-            return
-        row.generated.append(token)
+        row.reason = row.rules.accept(token)
         row.last = token
-        if not request.stop and row.job.on_text is None:
-            if len(row.generated) >= request.max_new_tokens:
-                row.reason = "length"
-            return
-        text = self.tokenizer.decode_infilling(row.generated)
-        cut = find_stop(text, request.stop)
-        if cut is not None:
-            row.text, row.reason = text[:cut], "stop"
-            return
-        if len(row.generated) >= request.max_new_tokens:
-            row.reason = "length"
-            return
-        self._stream(row, text, hold=max((len(s) for s in request.stop), default=1) - 1)
+        if row.reason is None:
+            hold = max((len(s) for s in request.stop), default=1) - 1
+            self._stream(row, row.rules.tail.text, hold)
 
     def _stream(self, row: _Row, text: str, hold: int) -> None:
         """Send the text not yet sent, holding back what could begin a stop string."""
@@ -269,30 +249,21 @@ class BatchScheduler:
             self.slots.put(request.cache_key, Slot(row.seq, row.cache))
             self.metrics.cache_slots.set(len(self.slots))
         row.cache = None
-        text = row.text if row.text is not None else self.tokenizer.decode_infilling(row.generated)
-        if row.reason != "cancelled":
+        text = row.rules.text()
+        generated = len(row.rules.generated)
+        if row.reason != StopReason.CANCELLED:
             self._stream(row, text, hold=0)
         else:
             self.metrics.cancellations.inc()
-        self.metrics.generated_tokens.inc(len(row.generated))
-        self.metrics.generations.labels(reason=row.reason).inc()
+        self.metrics.generated_tokens.inc(generated)
+        self.metrics.generations.labels(reason=str(row.reason)).inc()
         done = time.perf_counter()
         started = row.job.submitted_at
         _deliver(row.job, GenerationResult(
-            text, row.reason or "length", len(request.prompt_ids), len(row.generated),
+            text, row.reason or StopReason.LENGTH, len(request.prompt_ids), generated,
             (row.first_token_at or done) - started, done - started, row.reused))
 
     # -- caches and forward passes ---------------------------------------------------------
-
-    def _forward(self, ids: list[list[int]], cache, mask=None, positions=None):
-        import torch
-
-        kwargs = {self._cache_arg: cache}
-        if mask is not None:
-            kwargs.update(attention_mask=mask, position_ids=positions)
-        input_ids = torch.tensor(ids, device=self.model.device)
-        out = self.model(input_ids=input_ids, use_cache=True, logits_to_keep=1, **kwargs)
-        return out.logits[:, -1].float()
 
     def _stack(self, rows: list[_Row]) -> _Batch:
         """One cache for `rows`: each row's cache left-padded to the longest, and its mask."""

@@ -104,3 +104,98 @@ def test_bad_model_paths(tmp_path):
 def test_context_window_above_the_model_maximum(tiny_model):
     with pytest.raises(EngineError, match="maximum of 4096"):
         LocalEngine.load(LoadOptions(model=str(tiny_model), context_window=8192))
+
+
+# -- several caches, typing, prompt lookup, pre-warming ------------------------------------------
+
+TYPED = "total = compute(values"
+DOCUMENT = ("import math\n\n\ndef compute(values, scale=1):\n    return sum(values) * scale\n\n\n"
+            "def report(values):\n    ")
+
+
+def _typing_prompts(tokenizer, fmt: FimFormat) -> list[list[int]]:
+    """The prompt after each keystroke of TYPED at the end of DOCUMENT (suffix after it)."""
+    suffix = "\n    return total\n\n\nvalues = [1, 2, 3]\nreport(values)\n"
+    return [build_prompt(tokenizer, DOCUMENT + TYPED[:n], suffix, fmt).ids
+            for n in range(1, len(TYPED) + 1, 3)]
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_model):
+    def load(**options):
+        return LocalEngine.load(LoadOptions(model=str(tiny_model), **options))
+    return {"reuse": load(), "no_reuse": load(kv_reuse=False), "lookup": load(prompt_lookup=True)}
+
+
+@pytest.mark.parametrize("fmt", [FimFormat.PSM, FimFormat.SPM])
+def test_greedy_text_is_the_same_with_reuse_off_and_prompt_lookup_on(engines, fmt):
+    prompts = _typing_prompts(engines["reuse"].tokenizer, fmt)
+    texts = {name: [] for name in engines}
+    reused = {name: 0 for name in engines}
+    for ids in prompts:
+        for name, engine in engines.items():
+            result = engine.generate(GenerationRequest(ids, max_new_tokens=24, cache_key=f"{fmt}"))
+            texts[name].append(result.text)
+            reused[name] += result.reused_prompt_tokens
+    assert texts["reuse"] == texts["no_reuse"] == texts["lookup"]
+    assert reused["no_reuse"] == 0
+    assert reused["reuse"] > len(prompts[0]) * (len(prompts) - 1) // 2
+
+
+def test_prompt_lookup_drafts_are_kept_where_the_model_agrees(engines):
+    engine = engines["lookup"]
+    # A greedy random model soon repeats itself, which is what prompt lookup feeds on.
+    ids = build_prompt(engine.tokenizer, DOCUMENT, "\n", FimFormat.PSM).ids
+    looked = engine.generate(GenerationRequest(ids, max_new_tokens=60, cache_key="repeat"))
+    plain = engines["reuse"].generate(GenerationRequest(ids, max_new_tokens=60,
+                                                        cache_key="repeat"))
+    assert looked.text == plain.text
+    assert engine.stats["draft_kept"] > 0
+    assert engine.stats["forward_passes"] < engines["reuse"].stats["forward_passes"]
+
+
+def test_each_cache_key_keeps_its_own_cache(tiny_model):
+    engine = LocalEngine.load(LoadOptions(model=str(tiny_model)))
+    tokenizer = engine.tokenizer
+    doc_a = build_prompt(tokenizer, DOCUMENT, "\n", FimFormat.SPM).ids
+    doc_b = build_prompt(tokenizer, "class Other:\n    pass\n", "\n", FimFormat.SPM).ids
+    edit = tokenizer.encode("[INST] rename x to y [/INST]")
+    first = engine.generate(GenerationRequest(doc_a, max_new_tokens=8, cache_key="a"))
+    engine.generate(GenerationRequest(doc_b, max_new_tokens=8, cache_key="b"))
+    engine.generate(GenerationRequest(edit, max_new_tokens=8, cache_key="edit"))
+    again = engine.generate(GenerationRequest(doc_a, max_new_tokens=8, cache_key="a"))
+    assert again.reused_prompt_tokens == len(doc_a) - 1  # neither B nor the edit evicted it
+    assert again.text == first.text
+    assert set(engine.slots.keys()) == {"a", "b", "edit"}
+    engine.close()
+    assert len(engine.slots) == 0
+
+
+def test_the_token_budget_drops_the_least_recently_used_cache(tiny_model):
+    engine = LocalEngine.load(LoadOptions(model=str(tiny_model), kv_cache_tokens=120))
+    prompts = {key: engine.tokenizer.encode(f"def {key}():\n" + "    x = 1\n" * 8)
+               for key in ("a", "b", "c")}
+    assert all(40 < len(ids) < 60 for ids in prompts.values())
+    for key, ids in prompts.items():
+        engine.generate(GenerationRequest(ids, max_new_tokens=4, cache_key=key))
+    assert engine.slots.keys() == ["b", "c"]
+    assert engine.slots.tokens <= 120
+
+
+def test_a_prefilled_prompt_is_answered_from_the_cache(tiny_model, engines):
+    engine = LocalEngine.load(LoadOptions(model=str(tiny_model)))
+    ids = _typing_prompts(engine.tokenizer, FimFormat.SPM)[-1]
+    assert engine.prefill(GenerationRequest(ids, cache_key="doc")) == len(ids) - 1
+    result = engine.generate(GenerationRequest(ids, max_new_tokens=12, cache_key="doc"))
+    assert result.reused_prompt_tokens == len(ids) - 1
+    fresh = engines["no_reuse"].generate(GenerationRequest(ids, max_new_tokens=12))
+    assert result.text == fresh.text
+
+
+def test_a_cancelled_prefill_stops_and_keeps_what_it_computed(tiny_engine):
+    ids = _typing_prompts(tiny_engine.tokenizer, FimFormat.PSM)[-1] * 4
+    assert len(ids) > 300
+    done = tiny_engine.prefill(GenerationRequest(ids, cache_key="pre", cancel=CancelAfter(1)))
+    assert done == 128  # one chunk, then the cancel flag
+    result = tiny_engine.generate(GenerationRequest(ids, max_new_tokens=2, cache_key="pre"))
+    assert result.reused_prompt_tokens == 128
