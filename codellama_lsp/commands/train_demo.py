@@ -19,13 +19,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--minutes", type=float, default=50.0,
                         help="training time in total, counting earlier runs (default 50)")
     parser.add_argument("--corpus", type=Path, metavar="DIR",
-                        help="train on the *.py files under DIR instead of the standard library")
-    parser.add_argument("--seed", type=int, default=0)
+                        help="train on the *.py files under DIR (default: the standard library)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the model, the data order and the FIM splits (default 0)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    # For smoke tests: a model of seconds, stopped after a few steps.
     parser.add_argument("--shape", choices=["demo", "smoke"], default="demo",
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
+                        help="model size (default demo; smoke: a model of seconds, for tests)")
+    parser.add_argument("--max-steps", type=int,
+                        help="stop after N steps in total (default: when --minutes are spent)")
     parser.set_defaults(run=run)
 
 

@@ -106,8 +106,10 @@ def register(kinds: argparse._SubParsersAction) -> None:
     add_fim_args(parser)
     parser.add_argument("--holes", type=positive_int, default=10,
                         help="holes of each kind per file (default 10)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="chooses the holes (default 0)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as JSON (default: a table)")
     parser.set_defaults(run=run)
 
 

@@ -65,19 +65,23 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("data", type=Path, metavar="DATA.jsonl.gz")
     add_model_args(parser)
     add_fim_args(parser)
-    parser.add_argument("--limit", type=positive_int, help="the first N tasks only")
+    parser.add_argument("--limit", type=positive_int,
+                        help="the first N tasks only (default: all)")
     parser.add_argument("--workers", type=positive_int, default=2,
                         help="programs run at once (default 2)")
     parser.add_argument("--timeout", type=float, default=3.0,
                         help="seconds a program may run (default 3, as the original harness)")
     parser.add_argument("--answers", choices=sorted(FIXED_ANSWERS),
                         help="insert fixed answers instead of a model's: canonical (checks the "
-                        "harness: 100%%), empty or previous-line (trivial baselines)")
+                        "harness: 100%%), empty or previous-line (trivial baselines); default: "
+                        "the model's")
     parser.add_argument("--compare-cleanup", action="store_true",
-                        help="also score the same answers without clean-up")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+                        help="also score the same answers without clean-up (default: not)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as JSON (default: one line of text)")
     parser.add_argument("--out", type=Path, metavar="FILE",
-                        help="write each task's outcome and completion to FILE (JSON)")
+                        help="write each task's outcome and completion to FILE as JSON "
+                        "(default: not written)")
     parser.set_defaults(run=run)
 
 

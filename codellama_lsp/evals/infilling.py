@@ -53,8 +53,9 @@ def add_fim_args(parser: argparse.ArgumentParser) -> None:
                         help="prompt order: prefix-suffix-middle (default) or suffix-prefix-"
                         "middle")
     parser.add_argument("--no-cleanup", action="store_true",
-                        help="score the model's raw answers (no clean-up)")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+                        help="score the model's raw answers (default: after clean-up)")
+    parser.add_argument("--max-new-tokens", type=int, default=64,
+                        help="tokens the model may write per completion (default 64)")
 
 
 class ProgressLine:
