@@ -42,6 +42,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-new-tokens", type=positive_int, default=16)
     parser.add_argument("--line", type=positive_int, default=None,
                         help="1-based line to type (default: a non-blank line mid-file)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="CPU threads for the server's model (1)")
     parser.add_argument("--prompt-lookup", action="store_true",
                         help="local engine: prompt-lookup decoding on")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -108,7 +110,7 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
     typed = target[indent:][: args.chars]
     lines[line] = target[:indent]
     session = Session()
-    await session.start(settings)
+    await session.start(settings, threads=args.threads)
     try:
         await session.wait_for_model()
         uri = f"{URI}-{settings['kvReuse']}.py"
@@ -134,8 +136,17 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         sys.stderr.write("".join(session.stderr_tail))
         raise
     finally:
-        await session.stop()
+        await _stop(session)
     return _run_figures(keys, suggestions, before, after)
+
+
+async def _stop(session: Session) -> None:
+    """Stop the server; one that does not exit in time (a loaded machine) is killed."""
+    try:
+        await session.stop()
+    except TimeoutError:
+        if session.client._server is not None:
+            session.client._server.kill()
 
 
 def _answered_by(before: dict, after: dict) -> str:

@@ -55,7 +55,7 @@ class SuggestionService:
         self.engines = EnginePool()
         self.loader = ModelLoader(close_replaced=False)
         self.snippets = SnippetSource()
-        # A serving engine keeps one KV cache per editor: this server is one editor.
+        # Engines keep one KV cache per key: this server's, one per document.
         self.cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
 
     def set_workspace(self, root: str | None) -> None:
@@ -143,7 +143,7 @@ class SuggestionService:
                 return None
             result = await self.scheduler.run(
                 uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
-                                            self.snippets, self.cache_key),
+                                            self.snippets, f"{self.cache_key}:{uri}"),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -159,6 +159,8 @@ class SuggestionService:
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.latencies_ms.append(elapsed_ms)
         if generated is not None:
+            self.stats.prompt_tokens += generated.prompt_tokens
+            self.stats.reused_prompt_tokens += generated.reused_prompt_tokens
             self.stats.last_engine_ms = generated.engine_s * 1000
             self.stats.engine_ms.append(self.stats.last_engine_ms)
             self.stats.overhead_ms.append(elapsed_ms - self.stats.last_engine_ms)

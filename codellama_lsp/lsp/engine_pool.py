@@ -59,10 +59,7 @@ class EnginePool:
             dropped = [self._engines.pop(key) for key in list(self._engines)
                        if key not in wanted]
         for engine in dropped:
-            close = getattr(engine, "close", None)
-            if close is None:
-                continue
             try:
-                close()
+                engine.close()
             except Exception as exc:  # noqa: BLE001 - a failed close must not stop a load
                 log.warning("closing an engine no longer used failed: %s", exc)

@@ -117,9 +117,7 @@ def _close(future: Future[Engine] | None) -> None:
     """Release an engine that has been replaced (a remote engine's connection and thread)."""
     if future is None or not future.done() or future.exception() is not None:
         return
-    close = getattr(future.result(), "close", None)
-    if close is not None:
-        try:
-            close()
-        except Exception as exc:  # noqa: BLE001 - a failed close must not stop the new load
-            log.warning("closing the previous engine failed: %s", exc)
+    try:
+        future.result().close()
+    except Exception as exc:  # noqa: BLE001 - a failed close must not stop the new load
+        log.warning("closing the previous engine failed: %s", exc)
