@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -146,7 +147,8 @@ async def _stop(session: Session) -> None:
         await session.stop()
     except TimeoutError:
         if session.client._server is not None:
-            session.client._server.kill()
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                session.client._server.kill()
 
 
 def _answered_by(before: dict, after: dict) -> str:
