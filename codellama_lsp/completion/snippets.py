@@ -40,7 +40,6 @@ RECENT_EDIT_CONTEXT = 3  # lines shown around a recent edit
 CURRENT_REINDEX_S = 1.0  # the current document's definitions are refreshed at most this often
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_FAMILIES = {"javascript": "js", "typescript": "js", "tsx": "js", "c": "c", "cpp": "c"}
 _FUNCTION_WORDS = ("function", "method", "lambda", "arrow", "closure", "constructor")
 _CONTAINER_KINDS = {"class", "interface", "module", "type", "struct", "trait", "impl", "enum"}
 
@@ -113,15 +112,18 @@ class SnippetSource:
                     if not (p == path and abs(n - line) <= RECENT_EDIT_CONTEXT)]
             self._edits = deque(kept + [(path, line)], maxlen=RECENT_EDITS)
 
-    def invalidate(self, path: str | None = None) -> None:
-        """Forget the index of a file changed on disk (all files when `path` is None)."""
-        self._by_name = None
-        if path is None:
-            self._indexes.clear()
-            self._workspace = None
-        else:
-            self._indexes.pop(str(Path(path).resolve()), None)
-            self._indexes.pop(path, None)
+    def invalidate(self, path: str | None = None, listing_changed: bool = False) -> None:
+        """Forget the index of a file changed on disk (all files when `path` is None); with
+        `listing_changed` (a file created or deleted), the list of workspace files too."""
+        with self._lock:
+            self._by_name = None
+            if listing_changed or path is None:
+                self._workspace = None
+            if path is None:
+                self._indexes.clear()
+            else:
+                self._indexes.pop(str(Path(path).resolve()), None)
+                self._indexes.pop(path, None)
 
     def warm(self, near: str | None = None) -> int:
         """Index every workspace file now (else it happens on first use); their number."""
@@ -140,7 +142,7 @@ class SnippetSource:
         """
         wanted = names_near(document.text, offset)
         current = document.path or "<document>"
-        family = language_family(document.language.name if document.language else None)
+        family = languages.family(document.language)
         sources: list[dict[str, list[Definition]]] = []
         index = self._index_document(current, document)
         if index is not None:
@@ -270,12 +272,6 @@ class SnippetSource:
         return index
 
 
-def language_family(name: str | None) -> str:
-    """Languages whose files use each other's definitions (TypeScript calls JavaScript, C++
-    calls C) share a family; "" for no language."""
-    return _FAMILIES.get(name, name) if name else ""
-
-
 def names_near(text: str, offset: int) -> dict[str, float]:
     """Identifiers used near the cursor, weighted by how near (nearer lines weigh more)."""
     start = offset
@@ -319,7 +315,7 @@ def _definitions(document: ParsedDocument, path: str) -> dict[str, list[Definiti
     if query is None:
         return {}
     text = document.text
-    family = language_family(document.language.name)
+    family = languages.family(document.language)
     tagged: list[tuple[str, str, Node]] = []
     seen: set[tuple[int, int]] = set()
     for _, captures in QueryCursor(query).matches(document.tree.root_node):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from codellama_lsp.edits.prompt import EditRequest, edit_dialog, fence_tag
+from codellama_lsp.edits.prompt import EditRequest, edit_dialog
 from codellama_lsp.edits.reply import Selection, fit_reply
 from codellama_lsp.edits.text_edits import TextEdit, line_edits, split_lines, unified_diff
 from codellama_lsp.errors import UserError
+from codellama_lsp.syntax import languages
+from codellama_lsp.syntax.positions import Encoding
 from codellama_lsp.syntax.source_files import detect_newline
 from fim.engines.base import Engine, GenerationRequest, GenerationResult
 from fim.instruct import InstructPrompt, answer_text, build_instruct_prompt, has_special_tags
@@ -39,7 +41,7 @@ class EditOptions:
     temperature: float = 0.0
     top_p: float = 0.95
     seed: int | None = None
-    position_encoding: str = "utf-16"  # of the edits' characters: "utf-8" | "utf-16" | "utf-32"
+    position_encoding: Encoding = Encoding.UTF16  # of the edits' characters
 
 
 @dataclass
@@ -92,7 +94,7 @@ def plan_edit(engine: Engine, text: str, start_line: int, end_line: int, instruc
     before = "".join(lines[max(0, start_line - context):start_line])
     after = "".join(lines[end_line + 1:end_line + 1 + context])
     request = EditRequest(instruction, to_lf(old), to_lf(before), to_lf(after),
-                          fence_tag(language_id))
+                          languages.fence_tag(language_id))
     dialog = edit_dialog(request)
     if has_special_tags(dialog):
         # Meta's chat_completion refuses these too: they would end the prompt's turn early.

@@ -7,25 +7,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from codellama_lsp.syntax import languages
 from fim.instruct import Message
 
 SYSTEM = ("You are an expert programmer who edits code exactly as instructed. You rewrite only "
           "the code you are given to rewrite, keep everything the instruction does not ask to "
           "change, and answer with the rewritten code in one fenced code block.")
-
-# LSP language ids whose usual Markdown fence tag differs from the id.
-_FENCE_TAGS = {"shellscript": "bash", "typescriptreact": "tsx", "javascriptreact": "jsx",
-               "plaintext": ""}
-_EXTENSIONS = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
-    ".cjs": "javascript", ".jsx": "javascriptreact", ".ts": "typescript",
-    ".tsx": "typescriptreact", ".java": "java", ".c": "c", ".h": "c", ".cc": "cpp",
-    ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".cs": "csharp", ".php": "php",
-    ".sh": "shellscript", ".bash": "shellscript", ".go": "go", ".rs": "rust", ".rb": "ruby",
-    ".kt": "kotlin", ".swift": "swift", ".scala": "scala", ".lua": "lua", ".sql": "sql",
-    ".html": "html", ".css": "css", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
-    ".toml": "toml", ".md": "markdown",
-}
 
 
 @dataclass(frozen=True)
@@ -41,12 +28,12 @@ class EditRequest:
 
 def language_for_path(path: Path | str) -> str:
     """The LSP language id of a file, from its extension ("plaintext" where unknown)."""
-    return _EXTENSIONS.get(Path(path).suffix.lower(), "plaintext")
+    return languages.language_id_for_path(path)
 
 
 def fence_tag(language_id: str) -> str:
     """The Markdown fence tag for an LSP language id."""
-    return _FENCE_TAGS.get(language_id, language_id)
+    return languages.fence_tag(language_id)
 
 
 def fence_for(*texts: str) -> str:

@@ -13,13 +13,10 @@ import re
 from dataclasses import dataclass
 
 from codellama_lsp.errors import UserError
+from codellama_lsp.syntax import languages
 from fim.prompt import to_lf
 
 _OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<tag>[^\s`]*)[^`]*$")
-_TAG_ALIASES = {"py": "python", "python3": "python", "js": "javascript", "ts": "typescript",
-                "sh": "bash", "shell": "bash", "shellscript": "bash", "zsh": "bash",
-                "c++": "cpp", "cs": "csharp", "c#": "csharp", "rs": "rust", "golang": "go",
-                "typescriptreact": "tsx", "javascriptreact": "jsx"}
 
 
 class NoUsableCode(UserError):
@@ -45,8 +42,8 @@ class Selection:
 
 
 def normal_tag(tag: str) -> str:
-    tag = tag.strip().lower()
-    return _TAG_ALIASES.get(tag, tag)
+    """A fence tag as the edit prompt writes it ("py" -> "python")."""
+    return languages.normal_fence_tag(tag)
 
 
 def fenced_blocks(reply: str) -> list[tuple[str, str]]:

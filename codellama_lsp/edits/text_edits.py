@@ -1,8 +1,8 @@
 """Old and new text of whole lines as minimal line edits (changed lines only) and a unified diff.
 
 Positions are LSP's: 0-based lines, characters in UTF-16 code units unless another position
-encoding ("utf-8", "utf-32") is asked for. Every edit starts at a line start; only an edit that
-reaches the end of a file without a final newline ends inside a line.
+`Encoding` is asked for. Every edit starts at a line start; only an edit that reaches the end of
+a file without a final newline ends inside a line.
 All edits of one list refer to the original text, as LSP's `TextEdit[]` does.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+
+from codellama_lsp.syntax.positions import Encoding, units
 
 
 @dataclass(frozen=True)
@@ -41,19 +43,13 @@ def split_lines(text: str) -> list[str]:
     return result
 
 
-_UNIT_BYTES = {"utf-8": 1, "utf-16": 2, "utf-32": 4}
-
-
-def code_units(text: str, encoding: str = "utf-16") -> int:
+def code_units(text: str, encoding: Encoding = Encoding.UTF16) -> int:
     """Length of `text` in the code units of an LSP position encoding."""
-    if encoding not in _UNIT_BYTES:
-        raise ValueError(f"unknown position encoding {encoding!r}")
-    codec = {"utf-8": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}[encoding]
-    return len(text.encode(codec)) // _UNIT_BYTES[encoding]
+    return units(text, Encoding(encoding))
 
 
 def line_edits(old: str, new: str, first_line: int = 0,
-               encoding: str = "utf-16") -> list[TextEdit]:
+               encoding: Encoding = Encoding.UTF16) -> list[TextEdit]:
     """Minimal edits turning `old` (whole lines starting at line `first_line`) into `new`;
     characters counted in the code units of position `encoding`."""
     old_lines, new_lines = split_lines(old), split_lines(new)
@@ -79,14 +75,14 @@ def line_edits(old: str, new: str, first_line: int = 0,
     return edits
 
 
-def _line_start(lines: list[str], index: int, first_line: int, encoding: str) -> Position:
+def _line_start(lines: list[str], index: int, first_line: int, encoding: Encoding) -> Position:
     """Where line `index` of `lines` starts; past the last line, where the text ends."""
     if index < len(lines) or not lines or lines[-1].endswith("\n"):
         return Position(first_line + index, 0)
     return Position(first_line + len(lines) - 1, code_units(lines[-1], encoding))
 
 
-def apply_edits(text: str, edits: list[TextEdit], encoding: str = "utf-16") -> str:
+def apply_edits(text: str, edits: list[TextEdit], encoding: Encoding = Encoding.UTF16) -> str:
     """`text` with `edits` applied (all positions refer to `text`, as in LSP)."""
     lines = text.split("\n")
     starts = [0]

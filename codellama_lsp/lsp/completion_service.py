@@ -1,30 +1,26 @@
-"""What the server knows and does for completions, apart from the protocol: its settings, the
-open documents, the model, the scheduler, the cache and the stats; and the flow of one request
-(document and position in, suggestion texts out)."""
+"""Completions, apart from the protocol: the scheduler, the suggestion cache and the stats on
+top of the server's state; and the flow of one request (document and position in, suggestion
+texts out)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from codellama_lsp.completion.item_range import replaced_length, rest_of_line
 from codellama_lsp.completion.policy import Mode, decide
-from codellama_lsp.completion.snippets import SnippetSource
-from codellama_lsp.lsp.documents import Change, Document, DocumentStore, UnknownDocument
-from codellama_lsp.lsp.engine_pool import EnginePool
-from codellama_lsp.lsp.model_loading import ModelLoader
+from codellama_lsp.lsp.documents import Document, UnknownDocument
 from codellama_lsp.lsp.scheduler import Scheduler
 from codellama_lsp.lsp.settings import Settings
+from codellama_lsp.lsp.state import ServerState
 from codellama_lsp.lsp.stats import Stats
 from codellama_lsp.lsp.suggestion_cache import SuggestionCache
-from codellama_lsp.lsp.suggestions import Suggestions, cache_key, suggest
+from codellama_lsp.lsp.suggestions import Suggestions, suggest, suggestion_key
 from codellama_lsp.syntax.parsed import ParsedDocument
-from codellama_lsp.syntax.positions import Encoding
-from fim.engines.base import Engine, EngineError
+from fim.engines.base import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -43,70 +39,39 @@ class Answer:
         return self.offset + replaced_length(text, rest_of_line(self.document.text, self.offset))
 
 
-class SuggestionService:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.documents = DocumentStore()
+class CompletionService:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
         self.scheduler = Scheduler()
         self.cache = SuggestionCache()
         self.stats = Stats()
-        # Engines are shared with the edits (one engine where the instruct model is the
-        # completion model): the pool, not the loader, closes those no longer wanted.
-        self.engines = EnginePool()
-        self.loader = ModelLoader(close_replaced=False)
-        self.snippets = SnippetSource()
         # Engines keep one KV cache per key: this server's, one per document.
-        self.cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
+        self.kv_cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
 
-    def set_workspace(self, root: str | None) -> None:
-        """Where definitions from files that are not open are looked for."""
-        documents = {d.path: d.text for d in self.documents.all() if d.path}
-        self.snippets = SnippetSource(root, documents)
+    def start(self) -> None:
+        """The client is ready: load the model and index the workspace."""
+        self.state.models.load_completion(self.state.settings)
+        self.state.index_workspace()
 
-    def warm_snippets(self) -> None:
-        """Index the workspace's files in the background, not during the first completion."""
-        snippets = self.snippets
+    def settings_changed(self, before: Settings) -> None:
+        """Cached suggestions made under other settings can never be served again."""
+        if suggestion_key(before, False) != suggestion_key(self.state.settings, False):
+            self.cache.clear()
 
-        def warm() -> None:
-            try:
-                count = snippets.warm()
-                log.info("indexed %d workspace files for cross-file context", count)
-            except Exception as exc:  # noqa: BLE001 - indexing is an extra; completions go on
-                log.warning("workspace indexing failed: %s", exc)
-
-        threading.Thread(target=warm, name="codellama-index", daemon=True).start()
-
-    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
-        document = self.documents.open(uri, language_id, version, text)
-        if document.path:
-            self.snippets.set_document(document.path, text)
-
-    def change(self, uri: str, version: int, changes: list[Change], encoding: Encoding) -> None:
-        """Apply an editor's changes; raises UnknownDocument for a URI never opened."""
-        document = self.documents.change(uri, version, changes, encoding)
-        if document.path:
-            self.snippets.record_edit(document.path, document.last_edit_offset, document.text)
-
-    def load_engine(self, settings: Settings) -> Engine:
-        """The completion engine for `settings` (runs in the loading thread): engines the
-        settings no longer name are dropped first, as two models at once may not fit."""
-        self.engines.retain(settings.engine_keys())
-        return self.engines.get(settings.engine, settings.load_options())
-
-    async def answer(self, uri: str, line: int, character: int, encoding: Encoding,
-                     invoked: bool) -> Answer | None:
+    async def answer(self, uri: str, line: int, character: int, invoked: bool
+                     ) -> Answer | None:
         """Suggestions at (line, character) of `uri`, or None: no such document, language
         off, no model, superseded by a newer request, or the document changed meanwhile.
         Raises PositionError for a line out of range; cancelling the task cancels the work."""
         started = time.perf_counter()
         self.stats.requests += 1
         try:
-            document = self.documents.get(uri)
+            document = self.state.documents.get(uri)
         except UnknownDocument as exc:
             log.info("no completion: %s", exc)
             return None
-        offset = document.index.offset(line, character, encoding)
-        settings = self.settings
+        offset = document.index.offset(line, character, self.state.encoding)
+        settings = self.state.settings
         if not settings.enabled_for(document.language_id):
             return None
         version, text = document.version, document.text
@@ -114,7 +79,7 @@ class SuggestionService:
         if decide(text, offset, snapshot).mode is Mode.NONE:
             self.scheduler.cancel(uri)  # e.g. mid-word: no suggestion, and older ones are stale
             return None
-        key, prefix, suffix = cache_key(settings, invoked), text[:offset], text[offset:]
+        key, prefix, suffix = suggestion_key(settings, invoked), text[:offset], text[offset:]
         hit = self.cache.get(key, prefix, suffix)
         generated: Suggestions | None = None
         if hit is not None:
@@ -128,8 +93,7 @@ class SuggestionService:
                 return None
             texts = generated.texts
             self.cache.put(key, prefix, suffix, texts)
-        if uri not in self.documents or self.documents.get(uri) is not document \
-                or document.version != version:
+        if not self.state.documents.is_current(document, version):
             return None  # the document changed meanwhile: these texts fit it no longer
         self._record(started, generated)
         return Answer(document, offset, texts, self.stats.shown_items(len(texts)))
@@ -138,12 +102,13 @@ class SuggestionService:
                         settings: Settings, invoked: bool) -> Suggestions | None:
         debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
         try:
-            engine = await self.loader.engine(settings.load_wait_ms / 1000)
+            engine = await self.state.models.completion.engine(settings.load_wait_ms / 1000)
             if engine is None:
                 return None
             result = await self.scheduler.run(
                 uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
-                                            self.snippets, f"{self.cache_key}:{uri}"),
+                                            self.state.snippets,
+                                            f"{self.kv_cache_key}:{uri}"),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -167,16 +132,14 @@ class SuggestionService:
 
     def report(self) -> dict:
         """The `codellama/stats` answer."""
+        loader = self.state.models.completion
         return {**self.stats.snapshot(),
                 "generations": self.scheduler.started,
                 "max_running_per_document": self.scheduler.max_running_per_document,
                 "cache_entries": len(self.cache),
-                "model": {"name": self.loader.description, "state": self.loader.state.value,
-                          "error": self.loader.error}}
+                "model": {"name": loader.description, "state": loader.state.value,
+                          "error": loader.error}}
 
-    def close(self, uri: str) -> None:
-        path = self.documents.get(uri).path if uri in self.documents else None
-        if path:
-            self.snippets.close_document(path)
-        self.documents.close(uri)
+    def forget(self, uri: str) -> None:
+        """The document was closed."""
         self.scheduler.forget(uri)

@@ -92,6 +92,10 @@ class DocumentStore:
         except KeyError:
             raise UnknownDocument(uri) from None
 
+    def is_current(self, document: Document, version: int) -> bool:
+        """Whether `document` is still open and still at `version` (nothing changed it)."""
+        return self._documents.get(document.uri) is document and document.version == version
+
     def all(self) -> list[Document]:
         return list(self._documents.values())
 

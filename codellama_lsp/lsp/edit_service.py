@@ -19,16 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
-from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInvalidParams
 
-from codellama_lsp.edits.actions import SELECTION_ACTIONS, EditAction, fix_action
 from codellama_lsp.edits.plan import (
     EditError,
     EditOptions,
@@ -39,26 +37,27 @@ from codellama_lsp.edits.plan import (
 )
 from codellama_lsp.edits.reply import NoUsableCode
 from codellama_lsp.errors import UserError
-from codellama_lsp.lsp.completion_service import SuggestionService
+from codellama_lsp.lsp.code_actions import (
+    EDIT_COMMAND,
+    EditParamsError,
+    EditTarget,
+    code_actions,
+    parse_target,
+)
 from codellama_lsp.lsp.documents import Document, UnknownDocument
-from codellama_lsp.lsp.model_loading import LoadState, ModelLoader
-from codellama_lsp.lsp.settings import Settings
+from codellama_lsp.lsp.state import ServerState
 from codellama_lsp.syntax.positions import Encoding, PositionError
 from fim.engines.base import Engine, EngineError
 
 log = logging.getLogger(__name__)
 
 EDIT_METHOD = "codellama/edit"
-EDIT_COMMAND = "codellama.edit"
 REQUEST_FAILED = -32803  # LSP's RequestFailed: valid params, but the edit could not be made
 # An edit waits for its model however long it loads (a 7B model on a cold disk takes minutes);
 # the user can cancel it.
 _LOAD_WAIT_S = 24 * 3600.0
-_converter = get_converter()
 
-
-class EditParamsError(UserError):
-    """The request's params or the command's arguments are malformed."""
+__all__ = ["EDIT_COMMAND", "EDIT_METHOD", "EditService", "parse_target", "rpc_error"]
 
 
 class StaleEdit(UserError):
@@ -67,28 +66,6 @@ class StaleEdit(UserError):
 
 class EditFailed(UserError):
     """The model is unavailable or the generation failed."""
-
-
-@dataclass(frozen=True)
-class EditTarget:
-    """What to edit: `{textDocument: {uri}, range, instruction, version?}`."""
-
-    uri: str
-    range: types.Range  # in the negotiated position encoding
-    instruction: str | None  # None: the client must ask the user (edit selection…)
-    version: int | None = None  # the version the action was offered for, if known
-    title: str | None = None  # the action's title: the applied edit's label
-
-    def as_argument(self) -> dict:
-        """The command argument that names this target (JSON)."""
-        argument: dict[str, Any] = {"textDocument": {"uri": self.uri},
-                                    "range": _converter.unstructure(self.range),
-                                    "instruction": self.instruction}
-        if self.version is not None:
-            argument["version"] = self.version
-        if self.title is not None:
-            argument["title"] = self.title
-        return argument
 
 
 @dataclass(frozen=True)
@@ -125,33 +102,7 @@ class EditStats:
     failed: int = 0  # no usable code, model unavailable, generation failed
 
 
-Show = Callable[[types.MessageType, str], None]
 ApplyEdit = Callable[[types.ApplyWorkspaceEditParams], Awaitable[types.ApplyWorkspaceEditResult]]
-
-
-def parse_target(raw: Any) -> EditTarget:
-    """An EditTarget from request params or a command argument; EditParamsError if malformed."""
-    raw = _plain(raw)
-    if not isinstance(raw, dict):
-        raise EditParamsError("expected {textDocument: {uri}, range, instruction}")
-    document = raw.get("textDocument")
-    uri = document.get("uri") if isinstance(document, dict) else None
-    if not isinstance(uri, str) or not uri:
-        raise EditParamsError("textDocument.uri must be a string")
-    try:
-        selection = _converter.structure(raw.get("range"), types.Range)
-    except Exception:  # noqa: BLE001 - cattrs raises several kinds; all mean the same here
-        raise EditParamsError("range must be {start: {line, character}, end: {line, "
-                              "character}} with non-negative integers") from None
-    instruction = raw.get("instruction")
-    if instruction is not None and not isinstance(instruction, str):
-        raise EditParamsError("instruction must be a string")
-    version = raw.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise EditParamsError("version must be an integer")
-    title = raw.get("title")
-    return EditTarget(uri, selection, instruction, version,
-                      title if isinstance(title, str) else None)
 
 
 def rpc_error(exc: UserError) -> JsonRpcException:
@@ -164,57 +115,25 @@ def rpc_error(exc: UserError) -> JsonRpcException:
 
 
 class EditService:
-    def __init__(self, service: SuggestionService, show: Show) -> None:
-        self._service = service
-        self._show = show
-        self.loader = ModelLoader(close_replaced=False)  # the pool closes engines
-        self._loading_key: tuple | None = None
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
         self._executor = ThreadPoolExecutor(2, thread_name_prefix="edit")
         self._running: set[threading.Event] = set()
         self._lock = threading.Lock()
         self.stats = EditStats()
 
-    # -- the instruct engine -------------------------------------------------------------------
-
     async def engine(self) -> Engine:
         """The instruct engine for the current settings, loading it on first use."""
-        settings = self._service.settings
-        key = (settings.engine, settings.instruct_load_options())
-        if key != self._loading_key:
-            self._loading_key = key
-            log.info("loading instruct model %s for edits", settings.instruct_model)
-            outcome = self.loader.start(settings.instruct_model, lambda: self._load(settings))
-            asyncio.ensure_future(self._report(asyncio.wrap_future(outcome)))
-        engine = await self.loader.engine(_LOAD_WAIT_S)
+        engine = await self.state.models.instruct_engine(self.state.settings, _LOAD_WAIT_S)
         if engine is None:
-            raise EditFailed(f"instruct model {self.loader.description} is unavailable: "
-                             f"{self.loader.error or 'still loading'}")
+            loader = self.state.models.instruct
+            raise EditFailed(f"instruct model {loader.description} is unavailable: "
+                             f"{loader.error or 'still loading'}")
         return engine
-
-    def _load(self, settings: Settings) -> Engine:
-        pool = self._service.engines
-        pool.retain(settings.engine_keys())
-        return pool.get(settings.engine, settings.instruct_load_options())
-
-    async def _report(self, outcome: asyncio.Future) -> None:
-        result = await outcome
-        if result.error is None:
-            log.info("instruct model %s ready in %.1fs", result.description, result.seconds)
-            return
-        message = f"cannot load instruct model {result.description}: {result.error}"
-        log.error("%s", message)
-        self._show(types.MessageType.Error, f"codellama: {message}. Edits are off until the "
-                   "settings name an instruct model that loads.")
-
-    def _edits_off(self) -> bool:
-        """Whether the current instruct model failed to load (until the settings change)."""
-        settings = self._service.settings
-        return (self._loading_key == (settings.engine, settings.instruct_load_options())
-                and self.loader.state is LoadState.FAILED)
 
     # -- computing an edit ---------------------------------------------------------------------
 
-    async def compute(self, target: EditTarget, encoding: Encoding) -> ComputedEdit:
+    async def compute(self, target: EditTarget) -> ComputedEdit:
         """The edit `target` asks for, against the document's current version. Raises a
         UserError (EditParamsError, EditError, StaleEdit, NoUsableCode, EditFailed);
         cancelling the task cancels the generation."""
@@ -225,18 +144,16 @@ class EditService:
             self.stats.refused_stale += 1
             raise StaleEdit(f"{target.uri} changed since the edit was offered (version "
                             f"{target.version}, now {document.version}); nothing was changed")
-        start_line, end_line = _lines(document, target.range, encoding)
+        start_line, end_line = _lines(document, target.range, self.state.encoding)
         version, text, language = document.version, document.text, document.language_id
-        settings = self._service.settings
+        settings = self.state.settings
         engine = await self.engine()
         options = EditOptions(max_new_tokens=settings.edit_max_new_tokens,
-                              position_encoding=encoding.value)
+                              position_encoding=self.state.encoding)
         instruction = target.instruction
         plan = await self._in_thread(lambda cancel: plan_edit(
             engine, text, start_line, end_line, instruction, language, cancel, options))
-        if target.uri not in self._service.documents \
-                or self._service.documents.get(target.uri) is not document \
-                or document.version != version:
+        if not self.state.documents.is_current(document, version):
             self.stats.refused_stale += 1
             raise StaleEdit(f"{target.uri} changed while the edit was computed (version "
                             f"{version}, now {document.version}); nothing was changed")
@@ -244,7 +161,7 @@ class EditService:
 
     def _document(self, uri: str) -> Document:
         try:
-            return self._service.documents.get(uri)
+            return self.state.documents.get(uri)
         except UnknownDocument as exc:
             raise EditParamsError(f"{exc} (open it first)") from None
 
@@ -284,50 +201,31 @@ class EditService:
 
     def code_actions(self, params: types.CodeActionParams,
                      client_applies: bool) -> list[types.CodeAction]:
-        """The edits offered for a selection and for the diagnostics in the request's context.
-
-        Offered only to clients that can apply a versioned workspace edit, for an open
-        document, while the instruct model has not failed to load."""
+        """The edits offered for a selection and for the diagnostics in the request's context:
+        to clients that can apply a workspace edit, for an open document, while the instruct
+        model has not failed to load."""
         uri = params.text_document.uri
-        if not client_applies or uri not in self._service.documents or self._edits_off():
+        if not client_applies or uri not in self.state.documents \
+                or self.state.models.instruct_failed(self.state.settings):
             return []
-        version = self._service.documents.get(uri).version
-        only = params.context.only
-        actions = []
-        selection = params.range
-        if selection.start != selection.end and _wanted(types.CodeActionKind.RefactorRewrite,
-                                                        only):
-            actions += [_code_action(action, types.CodeActionKind.RefactorRewrite,
-                                     EditTarget(uri, selection, action.instruction, version,
-                                                action.title))
-                        for action in SELECTION_ACTIONS]
-        if _wanted(types.CodeActionKind.QuickFix, only):
-            for diagnostic in params.context.diagnostics:
-                action = fix_action(diagnostic.message, diagnostic.source)
-                fix = _code_action(action, types.CodeActionKind.QuickFix,
-                                   EditTarget(uri, diagnostic.range, action.instruction, version,
-                                              action.title))
-                fix.diagnostics = [diagnostic]
-                actions.append(fix)
-        return actions
+        return code_actions(params, self.state.documents.get(uri).version)
 
-    async def execute(self, arguments: list[Any], encoding: Encoding,
-                      apply_edit: ApplyEdit) -> dict:
+    async def execute(self, arguments: list[Any], apply_edit: ApplyEdit) -> dict:
         """Run the edit command: compute the edit, then apply it with workspace/applyEdit as a
         versioned TextDocumentEdit, unless the document changed meanwhile. The outcome is
         shown to the user (window/showMessage) and returned as `{applied, message}`."""
         try:
             target = parse_target(arguments[0] if arguments else None)
         except EditParamsError as exc:
-            self._show(types.MessageType.Error, f"Code Llama: bad edit command: {exc}")
+            self.state.window.show(types.MessageType.Error, f"Code Llama: bad edit command: {exc}")
             raise JsonRpcInvalidParams(f"{EDIT_COMMAND}: {exc}") from None
         if target.instruction is None or not target.instruction.strip():
             message = ("Code Llama: this edit needs an instruction; the editor must ask for it "
                        f"and pass it as \"instruction\" in the {EDIT_COMMAND} command's argument")
-            self._show(types.MessageType.Error, message)
+            self.state.window.show(types.MessageType.Error, message)
             raise JsonRpcInvalidParams(message)
         try:
-            computed = await self.compute(target, encoding)
+            computed = await self.compute(target)
         except StaleEdit as exc:
             return self._not_applied(types.MessageType.Warning, f"the edit was refused: {exc}")
         except UserError as exc:
@@ -345,18 +243,18 @@ class EditService:
         return {"applied": True, "version": computed.version}
 
     def _not_applied(self, kind: types.MessageType, message: str) -> dict:
-        self._show(kind, f"Code Llama: {message}")
+        self.state.window.show(kind, f"Code Llama: {message}")
         return {"applied": False, "message": message}
 
     # -- the rest ------------------------------------------------------------------------------
 
     def report(self) -> dict:
         """The edits' part of `codellama/stats`."""
+        loader = self.state.models.instruct
         return {**vars(self.stats),
-                "instruct_model": {"name": self.loader.description,
-                                   "state": self.loader.state.value,
-                                   "error": self.loader.error},
-                "engines_loaded": len(self._service.engines.loaded())}
+                "instruct_model": {"name": loader.description, "state": loader.state.value,
+                                   "error": loader.error},
+                "engines_loaded": len(self.state.engines.loaded())}
 
     def shutdown(self) -> None:
         with self._lock:
@@ -379,24 +277,3 @@ def _lines(document: Document, selection: types.Range, encoding: Encoding) -> tu
     first, last = selected_lines(start.line, start.character, end.line, end.character)
     check_range(document.text, first, last)
     return first, last
-
-
-def _wanted(kind: str, only: Sequence[str] | None) -> bool:
-    """Whether a client that asked for `only` these kinds wants actions of `kind`."""
-    return not only or any(kind == wanted or kind.startswith(wanted + ".") for wanted in only)
-
-
-def _code_action(action: EditAction, kind: str, target: EditTarget) -> types.CodeAction:
-    return types.CodeAction(title=action.title, kind=kind, command=types.Command(
-        title=action.title, command=EDIT_COMMAND, arguments=[target.as_argument()]))
-
-
-def _plain(value: Any) -> Any:
-    """pygls hands custom params over as namedtuples: back to dicts and lists."""
-    if hasattr(value, "_asdict"):
-        return {key: _plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value

@@ -53,7 +53,7 @@ class EnginePool:
             return list(self._engines)
 
     def retain(self, wanted: set[Key]) -> None:
-        """Drop (and close, where the engine can be closed) every engine not in `wanted`: the
+        """Drop and close every engine not in `wanted`: the
         settings name other models now, and two models at once may not fit."""
         with self._lock:
             dropped = [self._engines.pop(key) for key in list(self._engines)

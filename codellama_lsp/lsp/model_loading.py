@@ -1,7 +1,9 @@
-"""The model, loaded in the background so that the editor never waits on it.
+"""The models, loaded in the background so that the editor never waits on them.
 
-Requests that come while it loads wait a bounded time, then get nothing; a failed load is kept
-(and reported once by the caller), and requests get nothing until the settings change.
+Completion requests that come while the model loads wait a bounded time, then get nothing; a
+failed load is kept and reported once (window/showMessage), and requests get nothing until the
+settings change. The instruct model for edits is loaded on the first edit. Both come from one
+EnginePool: where the instruct model is the completion model, one engine serves both.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
 
+from lsprotocol import types
+
+from codellama_lsp.lsp.client_window import ClientWindow
+from codellama_lsp.lsp.engine_pool import EnginePool
+from codellama_lsp.lsp.settings import Settings
 from fim.engines.base import Engine
+from fim.engines.local import LoadOptions
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +46,10 @@ class LoadOutcome:
 class ModelLoader:
     """Loads one engine at a time in a thread; a new `start` makes earlier loads moot.
 
-    With `close_replaced`, the engine a new `start` replaces is closed; without, whoever hands
-    out the engines (an EnginePool shared with another loader) closes them.
+    It never closes an engine: whoever hands them out (the EnginePool) does.
     """
 
-    def __init__(self, close_replaced: bool = True) -> None:
-        self._close_replaced = close_replaced
+    def __init__(self) -> None:
         self._future: Future[Engine] | None = None
         self._description = ""
         self._error: str | None = None
@@ -69,12 +75,9 @@ class ModelLoader:
         """Begin loading with `load()` in a thread; the returned future gives the outcome."""
         engine_future: Future[Engine] = Future()
         outcome: Future[LoadOutcome] = Future()
-        previous = self._future
         self._future, self._description, self._error = engine_future, description, None
 
         def run() -> None:
-            if self._close_replaced:
-                _close(previous)  # before loading: two models at once may not fit
             started = time.perf_counter()
             try:
                 engine = load()
@@ -88,8 +91,6 @@ class ModelLoader:
                                                time.perf_counter() - started))
                 return
             engine_future.set_result(engine)
-            if self._future is not engine_future and self._close_replaced:
-                _close(engine_future)  # settings changed while it loaded: nobody will use it
             outcome.set_result(LoadOutcome(description, engine, None,
                                            time.perf_counter() - started))
 
@@ -113,11 +114,68 @@ class ModelLoader:
         return future.result()
 
 
-def _close(future: Future[Engine] | None) -> None:
-    """Release an engine that has been replaced (a remote engine's connection and thread)."""
-    if future is None or not future.done() or future.exception() is not None:
-        return
-    try:
-        future.result().close()
-    except Exception as exc:  # noqa: BLE001 - a failed close must not stop the new load
-        log.warning("closing the previous engine failed: %s", exc)
+_COMPLETIONS_OFF = "Completions are off until the settings name a model that loads."
+_EDITS_OFF = "Edits are off until the settings name an instruct model that loads."
+
+
+class Models:
+    """The completion and instruct engines of one server, from one EnginePool."""
+
+    def __init__(self, engines: EnginePool, window: ClientWindow) -> None:
+        self.engines = engines
+        self.completion = ModelLoader()
+        self.instruct = ModelLoader()
+        self._window = window
+        self._instruct_key: tuple[str, LoadOptions] | None = None
+
+    def load_completion(self, settings: Settings) -> None:
+        """Start loading the completion model `settings` name (progress shown; a failure
+        shown once)."""
+        log.info("loading %s (engine %s)", settings.model, settings.engine)
+        outcome = self.completion.start(settings.model, lambda: self._open(
+            settings, settings.load_options()))
+        asyncio.ensure_future(self._report(asyncio.wrap_future(outcome), "model", _COMPLETIONS_OFF,
+                                           progress=True))
+
+    async def instruct_engine(self, settings: Settings, wait_s: float) -> Engine | None:
+        """The instruct engine `settings` name, loading it on first use (a failure shown
+        once); None if it failed or is still loading after `wait_s`."""
+        key = (settings.engine, settings.instruct_load_options())
+        if key != self._instruct_key:
+            self._instruct_key = key
+            log.info("loading instruct model %s for edits", settings.instruct_model)
+            outcome = self.instruct.start(settings.instruct_model, lambda: self._open(
+                settings, settings.instruct_load_options()))
+            asyncio.ensure_future(self._report(asyncio.wrap_future(outcome),
+                                               "instruct model", _EDITS_OFF, progress=False))
+        return await self.instruct.engine(wait_s)
+
+    def instruct_failed(self, settings: Settings) -> bool:
+        """Whether the instruct model `settings` name failed to load."""
+        return (self._instruct_key == (settings.engine, settings.instruct_load_options())
+                and self.instruct.state is LoadState.FAILED)
+
+    def _open(self, settings: Settings, options: LoadOptions) -> Engine:
+        """Runs in the loading thread: engines the settings no longer name are dropped first,
+        as two models at once may not fit."""
+        self.engines.retain(settings.engine_keys())
+        return self.engines.get(settings.engine, options)
+
+    async def _report(self, outcome: asyncio.Future, what: str, off: str,
+                      progress: bool) -> None:
+        """$/progress while the model loads (where the client shows progress); one
+        window/showMessage if loading fails, saying what is off until when."""
+        token = None
+        if progress:
+            token = await self._window.begin_progress("Code Llama",
+                                                      f"loading {self.completion.description}")
+        result: LoadOutcome = await outcome
+        if result.error is None:
+            message = f"loaded {what} {result.description} in {result.seconds:.1f}s"
+            log.info("%s", message)
+        else:
+            message = f"cannot load {what} {result.description}: {result.error}"
+            log.error("%s", message)
+            self._window.show(types.MessageType.Error, f"codellama: {message}. {off}")
+        if token is not None:
+            self._window.end_progress(token, message)

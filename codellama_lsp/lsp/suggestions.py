@@ -28,19 +28,21 @@ class Suggestions:
 
 
 def options_for(settings: Settings, invoked: bool, seed: int | None = None,
-                cache_key: str = "default") -> CompletionOptions:
+                kv_cache_key: str = "default") -> CompletionOptions:
     if not invoked:
         cap = settings.max_time_ms / 1000 if settings.max_time_ms else None
         return CompletionOptions(max_new_tokens=settings.max_new_tokens, temperature=0.0,
-                                 spm=settings.fim_format == "spm", cache_key=cache_key,
+                                 spm=settings.fim_format == "spm", kv_cache_key=kv_cache_key,
                                  max_time_s=cap)
     return CompletionOptions(max_new_tokens=settings.max_new_tokens,
                              temperature=settings.invoked_temperature, top_p=settings.top_p,
-                             spm=settings.fim_format == "spm", seed=seed, cache_key=cache_key)
+                             spm=settings.fim_format == "spm", seed=seed,
+                             kv_cache_key=kv_cache_key)
 
 
-def cache_key(settings: Settings, invoked: bool) -> str:
-    """What, besides the text, decides the suggestions (see `options_for`)."""
+def suggestion_key(settings: Settings, invoked: bool) -> str:
+    """The SuggestionCache's key: what, besides the text, decides the suggestions (see
+    `options_for`)."""
     fields = [settings.engine, settings.model, settings.fim_format, settings.context_window,
               settings.max_new_tokens, settings.max_time_ms]
     if invoked:
@@ -51,7 +53,7 @@ def cache_key(settings: Settings, invoked: bool) -> str:
 
 def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
             invoked: bool, cancel: threading.Event, snippets: SnippetSource | None = None,
-            cache_key: str = "default") -> Suggestions:
+            kv_cache_key: str = "default") -> Suggestions:
     """Suggestions to insert at character `offset` of `document` (a snapshot: the editor
     may go on editing the live document meanwhile)."""
     runs = settings.invoked_items if invoked else 1
@@ -63,7 +65,7 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
         if cancel.is_set():
             break
         result = complete_in_document(engine, document, offset,
-                                      options_for(settings, invoked, seed, cache_key),
+                                      options_for(settings, invoked, seed, kv_cache_key),
                                       cancel=cancel, snippets=snippets)
         generations += 1
         if result is None:  # cleaned up to nothing, or cancelled

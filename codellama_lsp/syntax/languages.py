@@ -1,8 +1,10 @@
-"""The languages we parse: LSP language id or file extension -> tree-sitter grammar.
+"""The languages we know: LSP language ids, file extensions, Markdown fence tags, and for those we
+parse, their tree-sitter grammar. The one table behind syntax, cross-file context, the edit
+prompt's fence tag and the edit reply's parser.
 
 Grammars come from the per-language wheels (`tree_sitter_python`, ...), which ship compiled
-parsers and their tag queries; nothing is downloaded at run time. A file of any other language
-still gets completions, only without syntax (`detect` returns None).
+parsers and their tag queries; nothing is downloaded at run time. A file of a language without a
+grammar still gets completions and edits, only without syntax (`detect` returns None for it).
 """
 
 from __future__ import annotations
@@ -15,42 +17,74 @@ from pathlib import Path, PurePath
 
 from tree_sitter import Language, Query
 
+PLAIN_TEXT = "plaintext"
+
 
 @dataclass(frozen=True)
 class LanguageSpec:
-    name: str  # our name, e.g. "typescript"
-    module: str  # the grammar wheel's import name
-    function: str  # its function returning the language pointer
-    lsp_ids: tuple[str, ...]
+    name: str  # our name, e.g. "typescript"; also its Markdown fence tag
+    lsp_ids: tuple[str, ...]  # the first is the id of a file with one of `extensions`
     extensions: tuple[str, ...]
-    line_comment: str  # comment syntax for cross-file snippets
+    line_comment: str = "#"  # comment syntax for cross-file snippets
+    module: str | None = None  # the grammar wheel's import name; None: not parsed
+    function: str = "language"  # its function returning the language pointer
     # Tag queries of other grammars to prepend (TypeScript's tags extend JavaScript's).
     extra_tags: tuple[str, ...] = ()
+    family: str = ""  # languages that use each other's definitions ("" : its own name)
+    aliases: tuple[str, ...] = ()  # other fence tags models write for it
+
+    @property
+    def parsed(self) -> bool:
+        return self.module is not None
+
+    @property
+    def language_id(self) -> str:
+        return self.lsp_ids[0]
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
-    LanguageSpec("python", "tree_sitter_python", "language", ("python",), (".py", ".pyi", ".pyw"),
-                 "#"),
-    LanguageSpec("javascript", "tree_sitter_javascript", "language",
-                 ("javascript", "javascriptreact"), (".js", ".mjs", ".cjs", ".jsx"), "//"),
-    LanguageSpec("typescript", "tree_sitter_typescript", "language_typescript", ("typescript",),
-                 (".ts", ".mts", ".cts"), "//", extra_tags=("tree_sitter_javascript",)),
-    LanguageSpec("tsx", "tree_sitter_typescript", "language_tsx", ("typescriptreact",),
-                 (".tsx",), "//", extra_tags=("tree_sitter_javascript",)),
-    LanguageSpec("java", "tree_sitter_java", "language", ("java",), (".java",), "//"),
-    LanguageSpec("c", "tree_sitter_c", "language", ("c",), (".c", ".h"), "//"),
-    LanguageSpec("cpp", "tree_sitter_cpp", "language", ("cpp", "cuda-cpp"),
-                 (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".cu"), "//"),
-    LanguageSpec("csharp", "tree_sitter_c_sharp", "language", ("csharp",), (".cs",), "//"),
-    LanguageSpec("php", "tree_sitter_php", "language_php", ("php",), (".php", ".phtml"), "//"),
-    LanguageSpec("bash", "tree_sitter_bash", "language", ("shellscript", "bash", "sh", "zsh"),
-                 (".sh", ".bash", ".zsh"), "#"),
-    LanguageSpec("go", "tree_sitter_go", "language", ("go",), (".go",), "//"),
-    LanguageSpec("rust", "tree_sitter_rust", "language", ("rust",), (".rs",), "//"),
+    LanguageSpec("python", ("python",), (".py", ".pyi", ".pyw"), "#", "tree_sitter_python",
+                 aliases=("py", "python3")),
+    LanguageSpec("javascript", ("javascript",), (".js", ".mjs", ".cjs"), "//",
+                 "tree_sitter_javascript", family="js", aliases=("js", "node")),
+    LanguageSpec("jsx", ("javascriptreact",), (".jsx",), "//", "tree_sitter_javascript",
+                 family="js"),
+    LanguageSpec("typescript", ("typescript",), (".ts", ".mts", ".cts"), "//",
+                 "tree_sitter_typescript", "language_typescript",
+                 extra_tags=("tree_sitter_javascript",), family="js", aliases=("ts",)),
+    LanguageSpec("tsx", ("typescriptreact",), (".tsx",), "//", "tree_sitter_typescript",
+                 "language_tsx", extra_tags=("tree_sitter_javascript",), family="js"),
+    LanguageSpec("java", ("java",), (".java",), "//", "tree_sitter_java"),
+    LanguageSpec("c", ("c",), (".c", ".h"), "//", "tree_sitter_c", family="c"),
+    LanguageSpec("cpp", ("cpp", "cuda-cpp"),
+                 (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".cu"), "//",
+                 "tree_sitter_cpp", family="c", aliases=("c++", "cxx")),
+    LanguageSpec("csharp", ("csharp",), (".cs",), "//", "tree_sitter_c_sharp",
+                 aliases=("cs", "c#")),
+    LanguageSpec("php", ("php",), (".php", ".phtml"), "//", "tree_sitter_php", "language_php"),
+    LanguageSpec("bash", ("shellscript", "bash", "sh", "zsh"), (".sh", ".bash", ".zsh"), "#",
+                 "tree_sitter_bash", aliases=("shell", "console")),
+    LanguageSpec("go", ("go",), (".go",), "//", "tree_sitter_go", aliases=("golang",)),
+    LanguageSpec("rust", ("rust",), (".rs",), "//", "tree_sitter_rust", aliases=("rs",)),
+    # Known for edits (the fence tag a model expects), not parsed: no grammar wheel here.
+    LanguageSpec("ruby", ("ruby",), (".rb",), "#", aliases=("rb",)),
+    LanguageSpec("kotlin", ("kotlin",), (".kt", ".kts"), "//", aliases=("kt",)),
+    LanguageSpec("swift", ("swift",), (".swift",), "//"),
+    LanguageSpec("scala", ("scala",), (".scala",), "//"),
+    LanguageSpec("lua", ("lua",), (".lua",), "--"),
+    LanguageSpec("sql", ("sql",), (".sql",), "--"),
+    LanguageSpec("html", ("html",), (".html", ".htm"), ""),
+    LanguageSpec("css", ("css",), (".css",), ""),
+    LanguageSpec("json", ("json", "jsonc"), (".json",), ""),
+    LanguageSpec("yaml", ("yaml",), (".yaml", ".yml"), "#", aliases=("yml",)),
+    LanguageSpec("toml", ("toml",), (".toml",), "#"),
+    LanguageSpec("markdown", ("markdown",), (".md",), "", aliases=("md",)),
 )
 
 _BY_ID = {key: spec for spec in LANGUAGES for key in (spec.name, *spec.lsp_ids)}
 _BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
+_BY_TAG = {key: spec for spec in LANGUAGES
+           for key in (spec.name, *spec.lsp_ids, *spec.aliases)}
 
 # Bash's wheel ships no tag query; the definitions we want from it are functions.
 _OWN_TAGS = {"bash": "(function_definition name: (word) @name) @definition.function"}
@@ -58,26 +92,64 @@ _OWN_TAGS = {"bash": "(function_definition name: (word) @name) @definition.funct
 _QUERY_DIRS = {"tree_sitter_c_sharp": "tree_sitter_c-sharp"}
 
 
-def detect(language_id_or_path: str | None) -> LanguageSpec | None:
-    """The language for an LSP language id ("python") or a path ("src/app.ts"); None: unknown."""
+def find(language_id_or_path: str | None) -> LanguageSpec | None:
+    """Any language we know, by LSP language id ("python") or path ("src/app.ts")."""
     if not language_id_or_path:
         return None
     key = language_id_or_path.strip()
     spec = _BY_ID.get(key.lower())
     if spec is not None:
         return spec
-    suffix = PurePath(key).suffix.lower()
-    return _BY_EXTENSION.get(suffix)
+    return _BY_EXTENSION.get(PurePath(key).suffix.lower())
+
+
+def detect(language_id_or_path: str | None) -> LanguageSpec | None:
+    """The parsed language for an LSP language id or a path; None: unknown or not parsed."""
+    spec = find(language_id_or_path)
+    return spec if spec is not None and spec.parsed else None
 
 
 def is_source_path(path: str | PurePath) -> bool:
-    """Whether a file's extension names one of our languages."""
-    return PurePath(path).suffix.lower() in _BY_EXTENSION
+    """Whether a file's extension names one of the languages we parse."""
+    spec = _BY_EXTENSION.get(PurePath(path).suffix.lower())
+    return spec is not None and spec.parsed
+
+
+def language_id_for_path(path: str | PurePath) -> str:
+    """The LSP language id of a file, from its extension ("plaintext" where unknown)."""
+    spec = _BY_EXTENSION.get(PurePath(path).suffix.lower())
+    return spec.language_id if spec is not None else PLAIN_TEXT
+
+
+def fence_tag(language_id: str) -> str:
+    """The Markdown fence tag for an LSP language id ("" for plain text; an unknown id is its
+    own tag)."""
+    if language_id == PLAIN_TEXT:
+        return ""
+    spec = _BY_ID.get(language_id.lower())
+    return spec.name if spec is not None else language_id
+
+
+def normal_fence_tag(tag: str) -> str:
+    """The fence tag a model wrote, as `fence_tag` writes it ("py" -> "python")."""
+    tag = tag.strip().lower()
+    spec = _BY_TAG.get(tag)
+    return spec.name if spec is not None else tag
+
+
+def family(spec: LanguageSpec | None) -> str:
+    """Languages whose files use each other's definitions (TypeScript calls JavaScript, C++
+    calls C) share a family; "" for no language."""
+    if spec is None:
+        return ""
+    return spec.family or spec.name
 
 
 @cache
 def grammar(spec: LanguageSpec) -> Language:
-    """The tree-sitter Language of `spec`, loaded once."""
+    """The tree-sitter Language of `spec` (a parsed language), loaded once."""
+    if spec.module is None:
+        raise ValueError(f"{spec.name} has no grammar")
     module = importlib.import_module(spec.module)
     return Language(getattr(module, spec.function)())
 
@@ -85,6 +157,8 @@ def grammar(spec: LanguageSpec) -> Language:
 @cache
 def tags_query(spec: LanguageSpec) -> Query | None:
     """The grammar's own tag query (definitions and references), or None if it has none."""
+    if spec.module is None:
+        return None
     sources = [_read_tags(name) for name in (*spec.extra_tags, spec.module)]
     source = "\n".join(s for s in sources if s) or _OWN_TAGS.get(spec.name)
     if not source:

@@ -11,8 +11,8 @@ import pytest
 
 from codellama_lsp.completion.pipeline import CompletionOptions, complete
 from codellama_lsp.syntax.source_files import cursor_offset
-from fim.engines.base import GenerationResult
 from tests.support.cli import run_cli
+from tests.support.engines import ScriptedEngine
 from tests.support.paths import ROOT
 
 
@@ -86,19 +86,8 @@ def test_cursor_offsets_count_characters_and_skip_cr():
     assert cursor_offset("", 1, 1) == 0
 
 
-class _EchoEngine:
-    """Stands in for a model that answers with newlines (the tiny model answers noise)."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer, self.context_window, self.requests = tokenizer, 4096, []
-
-    def generate(self, request):
-        self.requests.append(request)
-        return GenerationResult("x = 1\n    y = 2", "eot", len(request.prompt_ids), 5, 0.01, 0.02)
-
-
 def test_crlf_file_gets_crlf_completion_and_lf_prompt(tiny_engine):
-    engine = _EchoEngine(tiny_engine.tokenizer)
+    engine = ScriptedEngine(tiny_engine.tokenizer, "x = 1\n    y = 2")  # answers newlines
     result = complete(engine, "def f():\r\n    ", "\r\nreturn\r\n", CompletionOptions(),
                       newline="\r\n")
     assert result.text == "x = 1\r\n    y = 2"

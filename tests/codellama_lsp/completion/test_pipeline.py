@@ -11,20 +11,8 @@ from codellama_lsp.completion.policy import Mode
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
-from fim.engines.base import GenerationResult
 from tests.support.cli import run_cli
-
-
-class ScriptedEngine:
-    """Stands in for a 7B model: answers with a given text (the tiny model answers noise)."""
-
-    def __init__(self, tokenizer, answer: str, context_window: int = 4096):
-        self.tokenizer, self.context_window = tokenizer, context_window
-        self.answer, self.requests = answer, []
-
-    def generate(self, request):
-        self.requests.append(request)
-        return GenerationResult(self.answer, "eot", len(request.prompt_ids), 5, 0.01, 0.02)
+from tests.support.engines import ScriptedEngine
 
 
 def test_block_completion_is_cleaned_and_keeps_crlf(tiny_engine):

@@ -8,7 +8,6 @@ tiny random model runs the real path end to end.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -22,23 +21,15 @@ from codellama_lsp.edits.plan import (
 from codellama_lsp.edits.prompt import EditRequest, edit_dialog, fence_for, language_for_path
 from codellama_lsp.edits.reply import NoUsableCode
 from codellama_lsp.edits.text_edits import Position, TextEdit, apply_edits
-from fim.engines.base import GenerationRequest, GenerationResult
 from fim.instruct import build_instruct_prompt
 from fim.tokenizer import Tokenizer, load_tokenizer
+from tests.support.engines import ScriptedEngine
 
 
-@dataclass
-class ScriptedEngine:
-    """Answers every request with `reply`, decoded as an Engine decodes (leading space kept)."""
-
-    tokenizer: Tokenizer
-    reply: str
-    context_window: int = 4096
-    requests: list[GenerationRequest] = field(default_factory=list)
-
-    def generate(self, request: GenerationRequest) -> GenerationResult:
-        self.requests.append(request)
-        return GenerationResult(" " + self.reply, "eos", len(request.prompt_ids), 10, 0.01, 0.02)
+def instruct_model(tokenizer: Tokenizer, reply: str, context_window: int = 4096
+                   ) -> ScriptedEngine:
+    """A scripted instruct model: its reply decoded as an Engine decodes (leading space kept)."""
+    return ScriptedEngine(tokenizer, " " + reply, "eos", context_window)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +48,7 @@ DOC = ("import math\n"
 
 
 def test_prompt_holds_instruction_fenced_selection_and_marked_context(tokenizer):
-    engine = ScriptedEngine(tokenizer, "```python\n    def area(self) -> float:\n"
+    engine = instruct_model(tokenizer, "```python\n    def area(self) -> float:\n"
                                        "        return 0\n```")
     plan = plan_edit(engine, DOC, 3, 4, "add type hints", "python",
                      options=EditOptions(context_lines=2))
@@ -78,7 +69,7 @@ def test_prompt_holds_instruction_fenced_selection_and_marked_context(tokenizer)
 
 
 def test_changed_line_only_becomes_an_edit(tokenizer):
-    engine = ScriptedEngine(tokenizer, "```python\n    def area(self) -> float:\n"
+    engine = instruct_model(tokenizer, "```python\n    def area(self) -> float:\n"
                                        "        return 0\n```")
     plan = plan_edit(engine, DOC, 3, 4, "add type hints", "python")
     assert plan.edits == [TextEdit(Position(3, 0), Position(4, 0),
@@ -90,7 +81,7 @@ def test_changed_line_only_becomes_an_edit(tokenizer):
 
 def test_crlf_document_gets_crlf_edits(tokenizer):
     doc = DOC.replace("\n", "\r\n")
-    engine = ScriptedEngine(tokenizer, "```python\ndef area(self) -> float:\n    return 0.0\n```")
+    engine = instruct_model(tokenizer, "```python\ndef area(self) -> float:\n    return 0.0\n```")
     plan = plan_edit(engine, doc, 3, 4, "add type hints", "python")
     assert "\r" not in plan.prompt.text  # the model sees LF only
     assert plan.new_text == "    def area(self) -> float:\r\n        return 0.0\r\n"
@@ -102,7 +93,7 @@ def test_crlf_document_gets_crlf_edits(tokenizer):
 
 
 def test_context_the_model_repeats_is_not_edited(tokenizer):
-    engine = ScriptedEngine(tokenizer, "```python\nclass Shape:\n    def area(self) -> int:\n"
+    engine = instruct_model(tokenizer, "```python\nclass Shape:\n    def area(self) -> int:\n"
                                        "        return 0\n\n    def scale(self, k):\n```")
     plan = plan_edit(engine, DOC, 3, 4, "add type hints", "python")
     assert plan.edits == [TextEdit(Position(3, 0), Position(4, 0),
@@ -111,26 +102,26 @@ def test_context_the_model_repeats_is_not_edited(tokenizer):
 
 def test_last_line_without_newline(tokenizer):
     doc = "x = 1\ny = 2"
-    plan = plan_edit(ScriptedEngine(tokenizer, "y = 3"), doc, 1, 1, "three", "python")
+    plan = plan_edit(instruct_model(tokenizer, "y = 3"), doc, 1, 1, "three", "python")
     assert plan.apply(doc) == "x = 1\ny = 3"
     assert plan.edits == [TextEdit(Position(1, 0), Position(1, 5), "y = 3")]
 
 
 def test_empty_document_can_be_written_into(tokenizer):
-    plan = plan_edit(ScriptedEngine(tokenizer, "```python\nprint('hi')\n```"), "", 0, 0,
+    plan = plan_edit(instruct_model(tokenizer, "```python\nprint('hi')\n```"), "", 0, 0,
                      "print hi", "python")
     assert plan.apply("") == "print('hi')"
 
 
 def test_unchanged_reply_means_no_edits(tokenizer):
-    plan = plan_edit(ScriptedEngine(tokenizer, "```python\nreturn 0\n```"), DOC, 4, 4, "x",
+    plan = plan_edit(instruct_model(tokenizer, "```python\nreturn 0\n```"), DOC, 4, 4, "x",
                      "python")
     assert not plan.changed and plan.apply(DOC) == DOC
 
 
 def test_reply_without_code_is_refused(tokenizer):
     with pytest.raises(NoUsableCode, match="no usable code"):
-        plan_edit(ScriptedEngine(tokenizer, "```python\n```"), DOC, 4, 4, "x", "python")
+        plan_edit(instruct_model(tokenizer, "```python\n```"), DOC, 4, 4, "x", "python")
 
 
 @pytest.mark.parametrize("start, end, message", [
@@ -139,11 +130,11 @@ def test_reply_without_code_is_refused(tokenizer):
 ])
 def test_bad_ranges(tokenizer, start, end, message):
     with pytest.raises(EditError, match=message):
-        plan_edit(ScriptedEngine(tokenizer, "x"), DOC, start, end, "x", "python")
+        plan_edit(instruct_model(tokenizer, "x"), DOC, start, end, "x", "python")
 
 
 def test_empty_instruction_and_control_tags_are_refused(tokenizer):
-    engine = ScriptedEngine(tokenizer, "x")
+    engine = instruct_model(tokenizer, "x")
     with pytest.raises(EditError, match="instruction is empty"):
         plan_edit(engine, DOC, 0, 0, "  ", "python")
     with pytest.raises(EditError, match="control tags"):
@@ -152,7 +143,7 @@ def test_empty_instruction_and_control_tags_are_refused(tokenizer):
 
 
 def test_context_is_dropped_before_the_selection_is_refused(tokenizer):
-    engine = ScriptedEngine(tokenizer, "```python\n    def area(self) -> int:\n"
+    engine = instruct_model(tokenizer, "```python\n    def area(self) -> int:\n"
                                        "        return 0\n```")
     full = plan_edit(engine, DOC, 3, 4, "x", "python").prompt
     engine.context_window = len(full.ids) + 20

@@ -15,6 +15,7 @@ from codellama_lsp.edits.text_edits import (
     split_lines,
     unified_diff,
 )
+from codellama_lsp.syntax.positions import Encoding
 
 
 def test_only_changed_lines_are_edited():
@@ -40,9 +41,9 @@ def test_last_line_without_newline_ends_inside_the_line_in_utf16_units():
     edits = line_edits(old, "a\nc", first_line=4)
     assert edits == [TextEdit(Position(5, 0), Position(5, 3), "c")]
     assert apply_edits("z\n" * 4 + old, edits) == "z\n" * 4 + "a\nc"
-    assert line_edits(old, "a\nc", 4, "utf-8")[0].end == Position(5, 5)
-    assert line_edits(old, "a\nc", 4, "utf-32")[0].end == Position(5, 2)
-    assert apply_edits(old, line_edits(old, "a\nc", 0, "utf-8"), "utf-8") == "a\nc"
+    assert line_edits(old, "a\nc", 4, Encoding.UTF8)[0].end == Position(5, 5)
+    assert line_edits(old, "a\nc", 4, Encoding.UTF32)[0].end == Position(5, 2)
+    assert apply_edits(old, line_edits(old, "a\nc", 0, Encoding.UTF8), Encoding.UTF8) == "a\nc"
 
 
 def test_as_lsp_json():

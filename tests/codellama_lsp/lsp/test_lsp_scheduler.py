@@ -94,17 +94,3 @@ async def test_a_failed_load_is_kept_and_gives_no_engine(tmp_path):
     assert loader.state is LoadState.FAILED
     assert outcome.result(5).error == loader.error
     assert "no such model directory" in loader.error
-
-
-async def test_a_replaced_engine_is_closed(tiny_model):
-    from fim.engines.factory import open_engine
-
-    loader = ModelLoader()
-    options = LoadOptions(model=str(tiny_model))
-    loader.start("first", lambda: open_engine("http://127.0.0.1:9", options))
-    first = await loader.engine(30)
-    loader.start("second", lambda: open_engine("http://127.0.0.1:9", options))
-    second = await loader.engine(30)
-    assert first is not second
-    assert first._loop.is_closed() and not second._loop.is_closed()  # its thread is gone
-    second.close()

@@ -33,7 +33,7 @@ def test_each_language_parses_by_extension_and_has_a_tag_query(name):
 
 
 @pytest.mark.parametrize("lsp_id, name", [
-    ("python", "python"), ("javascript", "javascript"), ("javascriptreact", "javascript"),
+    ("python", "python"), ("javascript", "javascript"), ("javascriptreact", "jsx"),
     ("typescript", "typescript"), ("typescriptreact", "tsx"), ("java", "java"), ("c", "c"),
     ("cpp", "cpp"), ("csharp", "csharp"), ("php", "php"), ("shellscript", "bash"),
     ("go", "go"), ("rust", "rust"),
@@ -57,6 +57,36 @@ def test_unknown_languages_have_no_syntax(key):
 
 
 def test_grammars_come_from_the_wheels_not_a_download():
-    for spec in languages.LANGUAGES:
+    parsed = [spec for spec in languages.LANGUAGES if spec.parsed]
+    assert len(parsed) == 13
+    for spec in parsed:
+        assert spec.module is not None
         assert not spec.module.startswith("tree_sitter_language_pack")
         languages.grammar(spec)  # loads offline
+
+
+@pytest.mark.parametrize("path, language_id, tag", [
+    ("a/b.py", "python", "python"), ("x.TSX", "typescriptreact", "tsx"),
+    ("x.jsx", "javascriptreact", "jsx"), ("run.sh", "shellscript", "bash"),
+    ("Gemfile.rb", "ruby", "ruby"), ("conf.yml", "yaml", "yaml"),
+    ("Makefile", "plaintext", ""),
+])
+def test_one_table_gives_the_edit_language_and_fence_tag(path, language_id, tag):
+    assert languages.language_id_for_path(path) == language_id
+    assert languages.fence_tag(language_id) == tag
+
+
+@pytest.mark.parametrize("written, tag", [
+    ("py", "python"), ("Python3", "python"), ("js", "javascript"), ("sh", "bash"),
+    ("shellscript", "bash"), ("c++", "cpp"), ("C#", "csharp"), ("golang", "go"),
+    ("typescriptreact", "tsx"), ("javascriptreact", "jsx"), ("yml", "yaml"), ("fortran", "fortran"),
+])
+def test_fence_tags_models_write_are_normalised(written, tag):
+    assert languages.normal_fence_tag(written) == tag
+
+
+def test_languages_known_for_edits_only_are_not_parsed():
+    assert languages.find("notes.rb").name == "ruby" and languages.detect("notes.rb") is None
+    assert not languages.is_source_path("notes.rb")
+    document = ParsedDocument("puts 1\n", "ruby")
+    assert document.language is None and document.tree is None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,66 +18,17 @@ from fim.engines.local import LoadOptions
 from fim.engines.remote import RemoteEngine, RemoteOptions, parse_engine_url
 from fim.prompt import FimFormat, build_prompt
 from fim.prompt_text import parse_prompt_text, prompt_parts, render_prompt_text
+from tests.support.engines import FakeServingEngine
 
 PREFIX, SUFFIX = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
-
-
-class FakeEngine:
-    """A loopback HTTP server answering each path with a function of the request body."""
-
-    def __init__(self, routes: dict) -> None:
-        self.routes = routes
-        self.seen: list[tuple[str, str, object]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self._answer(None)
-
-            def do_POST(self):
-                length = int(self.headers.get("content-length", 0))
-                self._answer(json.loads(self.rfile.read(length) or b"null"))
-
-            def _answer(self, body):
-                fake.seen.append((self.command, self.path, body))
-                route = fake.routes.get((self.command, self.path))
-                if route is None:
-                    self.send_error(404)
-                    return
-                status, payload, headers = route(body)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except OSError:
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self, path: str) -> list:
-        return [body for _, p, body in self.seen if p == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture()
 def fake():
     servers = []
 
-    def start(routes: dict) -> FakeEngine:
-        servers.append(FakeEngine(routes))
+    def start(routes: dict) -> FakeServingEngine:
+        servers.append(FakeServingEngine(routes))
         return servers[-1]
     yield start
     for server in servers:

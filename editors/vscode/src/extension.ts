@@ -1,0 +1,212 @@
+// Activation: the output channel, the status item, the commands, and the language client that
+// runs `codellama lsp` (restarted when the server settings change).
+import * as vscode from 'vscode';
+import type { Middleware } from 'vscode-languageclient/node';
+import { AcceptanceTracker, PARTIAL_ACCEPTS, acceptPartly } from './acceptance';
+import { askInstruction, editSelection } from './edit';
+import { createMiddleware } from './middleware';
+import {
+	SECTION,
+	ServerCommand,
+	ServerSettings,
+	completionsEnabled,
+	serverCommand,
+	serverSettings,
+} from './settings';
+import { SHOW_LOG_COMMAND, StatusItem, stateOfModel } from './status';
+
+export const STATS_METHOD = 'codellama/stats';
+
+/** What the extension needs from a language client (`client.ts` wraps the real one). */
+export interface ServerClient {
+	start(): Promise<void>;
+	stop(): Promise<void>;
+	sendRequest<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
+	sendNotification(method: string, params: unknown): Promise<void>;
+	onDidChangeState(listener: (running: boolean) => void): vscode.Disposable;
+	hookProvider?(document: vscode.TextDocument,
+		hook: (item: vscode.InlineCompletionItem, length: number) => void): void;
+}
+
+export interface ClientSetup {
+	command: ServerCommand;
+	env: Record<string, string>;
+	initializationOptions: ServerSettings;
+	middleware: Middleware;
+	outputChannel: vscode.LogOutputChannel;
+}
+
+export type ClientFactory = (setup: ClientSetup) => ServerClient;
+
+function config(): vscode.WorkspaceConfiguration {
+	return vscode.workspace.getConfiguration(SECTION);
+}
+
+/** The running extension: one server at a time, restarted on demand. */
+export class CodeLlama implements vscode.Disposable {
+	client: ServerClient | undefined;
+	/** The latest start (activation does not wait for the server). */
+	started: Promise<void> = Promise.resolve();
+	readonly tracker: AcceptanceTracker;
+	private stopping = false;
+
+	constructor(
+		readonly output: vscode.LogOutputChannel,
+		readonly status: StatusItem,
+		private readonly factory: ClientFactory,
+	) {
+		this.tracker = new AcceptanceTracker((command, args) => this.sendRequest('workspace/executeCommand',
+			{ command, arguments: args }));
+		status.setEnabled(completionsEnabled(config()));
+	}
+
+	async start(): Promise<void> {
+		const middleware = createMiddleware({
+			enabled: () => completionsEnabled(config()),
+			status: this.status,
+			tracker: this.tracker,
+			settings: () => serverSettings(config()),
+			askInstruction,
+			hookProvider: document => this.client?.hookProvider?.(document,
+				(item, length) => void this.tracker.partiallyAccepted(item, length)),
+		});
+		const command = serverCommand(config());
+		const client = this.factory({
+			command,
+			env: { PYTHONUNBUFFERED: '1' },
+			initializationOptions: serverSettings(config()),
+			middleware,
+			outputChannel: this.output,
+		});
+		this.client = client;
+		this.stopping = false;
+		this.status.set('starting', [command.command, ...command.args].join(' '));
+		client.onDidChangeState(running => {
+			if (this.stopping || this.client !== client) {
+				return;
+			}
+			if (!running) {
+				this.status.set('error', 'the server stopped; see the log');
+			} else if (this.status.shown === 'error') {
+				void this.refreshState(); // the client restarted a server that had stopped
+			}
+		});
+		try {
+			await client.start();
+		} catch (error) {
+			this.status.set('error', `cannot start ${command.command}: ${(error as Error).message ?? error}`);
+			this.output.appendLine(`[codellama] cannot start the server: ${(error as Error).message ?? error}`);
+			return;
+		}
+		await this.refreshState();
+	}
+
+	/** The model's state from `codellama/stats` (loading progress updates it later). */
+	async refreshState(): Promise<void> {
+		try {
+			const stats = await this.sendRequest<{ model?: { state?: string; error?: string | null; name?: string } }>(STATS_METHOD, {});
+			this.status.set(...stateOfModel(stats.model));
+		} catch (error) {
+			this.status.set('error', `codellama/stats failed: ${(error as Error).message ?? error}`);
+		}
+	}
+
+	async stop(): Promise<void> {
+		const client = this.client;
+		this.stopping = true;
+		this.client = undefined;
+		if (client) {
+			await client.stop().catch(() => undefined);
+		}
+		this.status.set('stopped');
+	}
+
+	async restart(): Promise<void> {
+		await this.stop();
+		this.started = this.start();
+		await this.started;
+	}
+
+	sendRequest<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> {
+		if (!this.client) {
+			return Promise.reject(new Error('the Code Llama server is not running'));
+		}
+		return this.client.sendRequest<R>(method, params, token);
+	}
+
+	/** Settings changed: restart for a new server command, else send the server its settings. */
+	async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
+		if (!event.affectsConfiguration(SECTION)) {
+			return;
+		}
+		this.status.setEnabled(completionsEnabled(config()));
+		if (event.affectsConfiguration(`${SECTION}.server.command`)
+			|| event.affectsConfiguration(`${SECTION}.server.python`)) {
+			await this.restart();
+			return;
+		}
+		await this.client?.sendNotification('workspace/didChangeConfiguration',
+			{ settings: { [SECTION]: serverSettings(config()) } });
+	}
+
+	async showStats(): Promise<void> {
+		try {
+			const stats = await this.sendRequest<Record<string, any>>(STATS_METHOD, {});
+			this.output.appendLine(`[codellama] ${STATS_METHOD}: ${JSON.stringify(stats, null, 2)}`);
+			this.output.show(true);
+			void vscode.window.showInformationMessage(summary(stats));
+		} catch (error) {
+			void vscode.window.showErrorMessage(`Code Llama: ${(error as Error).message ?? error}`);
+		}
+	}
+
+	async toggle(): Promise<void> {
+		const enabled = !completionsEnabled(config());
+		await config().update('enable', enabled, vscode.ConfigurationTarget.Global);
+		this.status.setEnabled(enabled);
+	}
+
+	dispose(): void {
+		void this.stop();
+	}
+}
+
+/** One line of `codellama/stats` for a notification; the whole answer goes to the log. */
+export function summary(stats: Record<string, any>): string {
+	const p50 = stats.latency_ms?.p50;
+	const latency = typeof p50 === 'number' ? `, p50 ${Math.round(p50)} ms` : '';
+	return `Code Llama: ${stats.requests ?? 0} requests, ${stats.shown ?? 0} shown, `
+		+ `${stats.accepted ?? 0} accepted${latency}; model ${stats.model?.name ?? '?'} `
+		+ `${stats.model?.state ?? '?'}`;
+}
+
+let running: CodeLlama | undefined;
+
+export function activate(context: vscode.ExtensionContext, factory?: ClientFactory
+): CodeLlama {
+	const output = vscode.window.createOutputChannel('Code Llama', { log: true });
+	const status = new StatusItem(vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100));
+	// Loaded here, not at the top: the unit tests pass a fake client and no real one is built.
+	const make = factory ?? (require('./client') as typeof import('./client')).createClient;
+	const extension = new CodeLlama(output, status, make);
+	running = extension;
+	context.subscriptions.push(output, status, extension,
+		vscode.commands.registerCommand('codellama.editSelection',
+			(instruction?: string) => editSelection(extension, typeof instruction === 'string' ? instruction : undefined)),
+		vscode.commands.registerCommand('codellama.toggle', () => extension.toggle()),
+		vscode.commands.registerCommand('codellama.showStats', () => extension.showStats()),
+		vscode.commands.registerCommand('codellama.restart', () => extension.restart()),
+		vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => output.show(true)),
+		...Object.entries(PARTIAL_ACCEPTS).map(([ours, builtin]) =>
+			vscode.commands.registerCommand(ours, () => acceptPartly(builtin, extension.tracker))),
+		vscode.workspace.onDidChangeConfiguration(event => extension.configurationChanged(event)),
+		vscode.workspace.onDidCloseTextDocument(document => extension.tracker.forget(document.uri.toString())),
+	);
+	extension.started = extension.start();
+	return extension;
+}
+
+export async function deactivate(): Promise<void> {
+	await running?.stop();
+	running = undefined;
+}
