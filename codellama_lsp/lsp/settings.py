@@ -25,7 +25,7 @@ class Settings:
     quantization: str | None = None  # "8bit" | "4bit"
     context_window: int = DEFAULT_CONTEXT_WINDOW
     max_new_tokens: int = 64
-    fim_format: str = "psm"  # "psm" | "spm"
+    fim_format: str = "spm"  # "psm" | "spm" (SPM: typing recomputes only the tail; BENCHMARKS.md)
     debounce_ms: int = 75  # automatic triggers only; 0 disables
     languages: tuple[str, ...] = ("*",)  # language ids completions are enabled for
     invoked_items: int = 3  # distinct items an invoked trigger may give
