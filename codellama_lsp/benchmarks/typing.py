@@ -43,6 +43,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-new-tokens", type=positive_int, default=16)
     parser.add_argument("--line", type=positive_int, default=None,
                         help="1-based line to type (default: a non-blank line mid-file)")
+    parser.add_argument("--reuse", choices=("both", "on"), default="both",
+                        help="local engine: KV reuse on and off (both), or on only")
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="CPU threads for the server's model (1)")
     parser.add_argument("--prompt-lookup", action="store_true",
@@ -89,7 +91,7 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
                 "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
                 "promptLookup": args.prompt_lookup}
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
-    if args.engine == "local":
+    if args.engine == "local" and args.reuse == "both":
         runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
     figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
                      "engine": args.engine, "fim": args.fim,
