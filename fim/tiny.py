@@ -55,4 +55,12 @@ def make_tiny_model(directory: Path, seed: int = 0, fim: bool = True,
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     model.save_pretrained(directory)
+    _readable_by_all(directory)
     return directory
+
+
+def _readable_by_all(directory: Path) -> None:
+    """0644 for every file, as a model folder is shared (safetensors writes 0600)."""
+    for path in directory.iterdir():
+        if path.is_file():
+            path.chmod(0o644)

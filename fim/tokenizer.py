@@ -211,7 +211,11 @@ def resolve_hub_files(repo_id: str, patterns: list[str]) -> Path:
 
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns))
-    except (LocalEntryNotFoundError, HFValidationError, OSError) as exc:
+    except LocalEntryNotFoundError:
+        from fim.engines.options import model_not_found
+
+        raise TokenizerError(model_not_found(repo_id)) from None
+    except (HFValidationError, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TokenizerError(f"model {repo_id!r} is neither a local directory nor available "
                              f"from the Hugging Face hub/cache ({first_line})") from None

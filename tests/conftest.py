@@ -41,7 +41,8 @@ def tiny_engine(tiny_model):
 @pytest.fixture(scope="session")
 def codellama_tokenizer_path() -> Path:
     if not SHARED_TOKENIZER.is_file():
-        pytest.skip(f"the real-layout Code Llama tokenizer is absent ({SHARED_TOKENIZER})")
+        pytest.skip(f"needs the real-layout Code Llama tokenizer {SHARED_TOKENIZER}, which only "
+                    "this repository's workspace has (../shared)")
     return SHARED_TOKENIZER
 
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.model_args import positive_int, seed
 from codellama_lsp.completion.cursor_prompt import document_prompt
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.completion.snippets import SnippetSource
@@ -32,25 +32,32 @@ from fim.tokenizer import Tokenizer, load_tokenizer
 def register(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser("context", help="time to build a prompt (policy, windows, "
                               "cross-file snippets, token ids)", description=__doc__)
-    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("file", metavar="FILE", help="the source file to complete in")
     parser.add_argument("--tokenizer", default=None,
                         help="tokenizer.model / tokenizer.json / model folder (default: the "
                         "tiny test tokenizer)")
     parser.add_argument("--root", default=None,
                         help="workspace for cross-file snippets (default: FILE's folder)")
     parser.add_argument("--no-context", action="store_true", help="no cross-file snippets")
-    parser.add_argument("--positions", type=positive_int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--spm", action="store_true")
-    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW)
-    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--positions", type=positive_int, default=300,
+                        help="cursors to build a prompt at")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random cursors")
+    parser.add_argument("--spm", action="store_true",
+                        help="suffix-prefix-middle order (default: prefix-suffix-middle)")
+    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
+                        help="tokens of prompt plus completion")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128,
+                        help="tokens kept free for the completion")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.max_new_tokens >= args.context_window:
-        raise UserError("--max-new-tokens must be smaller than --context-window")
+        raise UserError(f"--max-new-tokens {args.max_new_tokens} must be smaller than "
+                        f"--context-window {args.context_window}")
+    if args.root is not None and not Path(args.root).is_dir():
+        raise UserError(f"{args.root}: no such folder (--root)")
     path = Path(args.file)
     source = read_source(path)
     tokenizer = _tokenizer(args.tokenizer)
@@ -70,8 +77,6 @@ def measure(tokenizer: Tokenizer, path: Path, text: str, args: argparse.Namespac
     snippets = None
     index_ms = 0.0
     if not args.no_context:
-        if args.root is not None and not Path(args.root).is_dir():
-            raise UserError(f"{args.root}: no such folder (--root)")
         snippets = SnippetSource(args.root or path.resolve().parent)
         started = time.perf_counter()
         snippets.warm(document.path)
@@ -143,8 +148,9 @@ def _tokenizer(spec: str | None) -> Tokenizer:
         return load_tokenizer(spec)
     from fim.tiny import train_tokenizer
 
-    folder = Path(tempfile.mkdtemp(prefix="codellama-bench-"))
-    return load_tokenizer(str(train_tokenizer(folder / "tokenizer.model")))
+    # SentencePiece reads the whole file when it loads: the folder can go at once.
+    with tempfile.TemporaryDirectory(prefix="codellama-bench-") as folder:
+        return load_tokenizer(str(train_tokenizer(Path(folder) / "tokenizer.model")))
 
 
 def format_figures(figures: dict) -> str:

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codellama_lsp.benchmarks.worker import model_folder
 from codellama_lsp.commands.model_args import non_negative_float, positive_int
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.stats import percentile
@@ -38,11 +39,12 @@ TYPED = "result = compute_total(values, scale=2) + offset_\n"  # 50 keystrokes
 def register(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser("lsp", help="latency through the language server vs the engine",
                               description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None,
+    parser.add_argument("--model", default=None, type=model_folder,
                         help="model directory (default: a tiny random model built on the spot)")
     parser.add_argument("--requests", type=positive_int, default=30,
                         help="timed completions (30)")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=32)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=32,
+                        help="tokens per completion")
     parser.add_argument("--lines", type=positive_int, default=300,
                         help="lines of the benchmark's source file to complete in (300)")
     parser.add_argument("--threads", type=positive_int, default=1,

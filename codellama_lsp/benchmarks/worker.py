@@ -18,6 +18,7 @@ from pathlib import Path
 from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.commands.serve import require_serve_extra
 from codellama_lsp.errors import UserError
+from fim.engines.options import check_model
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -27,27 +28,43 @@ def register(kinds: argparse._SubParsersAction) -> None:
                               description="Start `codellama serve` on a loopback port, batching "
                               "off (--max-batch 1) then on, and drive it with 1, 4 and 16 "
                               "concurrent clients. Each request generates exactly --max-tokens.")
-    parser.add_argument("--model", default=None,
-                        help="model directory (default: a tiny random model built for the run)")
-    parser.add_argument("--clients", default="1,4,16", help="concurrency levels (default 1,4,16)")
+    parser.add_argument("--model", default=None, type=model_folder,
+                        help="model folder (default: a tiny random model built for the run)")
+    parser.add_argument("--clients", default="1,4,16", type=client_levels,
+                        help="concurrency levels, positive numbers separated by commas "
+                        "(default 1,4,16)")
     parser.add_argument("--max-batch", type=positive_int, default=16,
                         help="--max-batch of the batching run (default 16)")
-    parser.add_argument("--max-tokens", type=positive_int, default=16)
+    parser.add_argument("--max-tokens", type=positive_int, default=16,
+                        help="tokens generated per request")
     parser.add_argument("--rounds", type=positive_int, default=6,
                         help="requests per client at each level (default 6)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
 
+def client_levels(value: str) -> list[int]:
+    try:
+        levels = [int(n) for n in value.split(",")]
+    except ValueError:
+        levels = []
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("must be positive numbers separated by commas, "
+                                         f"got {value!r}")
+    return levels
+
+
+def model_folder(value: str) -> str:
+    try:
+        check_model(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     require_serve_extra()
-    try:
-        levels = [int(n) for n in args.clients.split(",")]
-    except ValueError:
-        raise UserError("--clients must be numbers separated by commas, "
-                        f"got {args.clients!r}") from None
-    if not levels or min(levels) < 1:
-        raise UserError("--clients must be positive")
+    levels = args.clients
     with tempfile.TemporaryDirectory() as scratch:
         model = args.model or str(_tiny_model(Path(scratch)))
         rows = []

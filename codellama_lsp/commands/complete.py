@@ -9,30 +9,38 @@ from pathlib import Path
 
 from codellama_lsp.commands.model_args import (
     add_model_args,
+    check_model_args,
     engine_from_args,
     non_negative_float,
     positive_int,
+    probability,
+    seed,
 )
 from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import cursor_offset, parse_location, read_source
+from fim.prompt import choose_format
+from fim.tokenizer import load_tokenizer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("complete", help="complete the code at FILE:LINE[:COL]",
                                  description="Print the text to insert at the cursor. LINE and "
                                  "COL are 1-based; without COL the cursor is at the line's end.")
-    parser.add_argument("location", metavar="FILE:LINE[:COL]")
+    parser.add_argument("location", metavar="FILE:LINE[:COL]", help="the cursor")
     add_model_args(parser)
-    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128,
+                        help="longest completion, in tokens")
     parser.add_argument("--temperature", type=non_negative_float, default=0.0,
-                        help="0 (default) is greedy")
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--seed", type=int, default=None)
+                        help="0 is greedy; above 0 samples")
+    parser.add_argument("--top-p", type=probability, default=0.95,
+                        help="nucleus sampling share, in (0, 1] (with --temperature above 0)")
+    parser.add_argument("--seed", type=seed, default=None,
+                        help="sampling seed, 0 to 2**63-1 (default: a new one each run)")
     parser.add_argument("--spm", action="store_true",
-                        help="suffix-prefix-middle order (default prefix-suffix-middle)")
+                        help="suffix-prefix-middle order (default: prefix-suffix-middle)")
     parser.add_argument("--json", action="store_true",
                         help="print the completion with token counts and timings")
     parser.add_argument("--no-context", action="store_true",
@@ -47,12 +55,15 @@ def run(args: argparse.Namespace) -> int:
     location = parse_location(args.location)
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)
+    check_model_args(args, args.max_new_tokens)
+    if args.spm:  # the tokenizer tells in milliseconds; the weights would take minutes
+        choose_format(load_tokenizer(args.model), spm=True)
+    snippets = None if args.no_context else snippet_source(args.root, location.path)
     engine = engine_from_args(args)
     options = CompletionOptions(max_new_tokens=args.max_new_tokens,
                                 temperature=args.temperature, top_p=args.top_p,
                                 spm=args.spm, seed=args.seed)
     document = ParsedDocument(source.text, path=str(location.path.resolve()))
-    snippets = None if args.no_context else snippet_source(args.root, location.path)
     result = complete_in_document(engine, document, offset, options, snippets=snippets)
     if args.json:
         report = {"completion": result.text if result else "",

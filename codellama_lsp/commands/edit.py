@@ -6,14 +6,18 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 
 from codellama_lsp.commands.model_args import (
     add_model_args,
+    check_model_args,
     engine_from_args,
     non_negative_float,
+    non_negative_int,
     positive_int,
+    seed,
 )
 from codellama_lsp.edits.atomic_write import check_writable, read_snapshot, write_atomically
 from codellama_lsp.edits.plan import DEFAULT_CONTEXT_LINES, EditOptions, check_range, plan_edit
@@ -30,21 +34,21 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  description="Ask Code Llama - Instruct to rewrite lines START "
                                  "to END (1-based, inclusive; END defaults to START) as the "
                                  "instruction says, and print the change as a unified diff.")
-    parser.add_argument("location", metavar="FILE:START[-END]")
+    parser.add_argument("location", metavar="FILE:START[-END]", help="the lines to rewrite")
     parser.add_argument("instruction", help='what to do, e.g. "add type hints"')
     parser.add_argument("--write", action="store_true",
                         help="apply the change to the file (atomically; refused if the file "
                         "changed meanwhile)")
     parser.add_argument("--language", default=None,
                         help="language id for the code fence (default: from the extension)")
-    parser.add_argument("--context-lines", type=int, default=DEFAULT_CONTEXT_LINES,
-                        help=f"lines around the selection shown as context (default "
-                        f"{DEFAULT_CONTEXT_LINES})")
+    parser.add_argument("--context-lines", type=non_negative_int, default=DEFAULT_CONTEXT_LINES,
+                        help="lines around the selection shown as context")
     parser.add_argument("--max-new-tokens", type=positive_int, default=None,
                         help="answer length (default: twice the selection plus 128 tokens)")
     parser.add_argument("--temperature", type=non_negative_float, default=0.0,
-                        help="0 (default) is greedy")
-    parser.add_argument("--seed", type=int, default=None)
+                        help="0 is greedy; above 0 samples")
+    parser.add_argument("--seed", type=seed, default=None,
+                        help="sampling seed, 0 to 2**63-1 (default: a new one each run)")
     add_model_args(parser, default_model=DEFAULT_INSTRUCT_MODEL)
     parser.set_defaults(run=run)
 
@@ -63,6 +67,15 @@ def parse_range(spec: str) -> tuple[Path, int, int]:
     return Path(match["path"]), start, end
 
 
+def check_folder_writable(path: Path) -> None:
+    """--write replaces the file through a new file beside it: its folder must take one."""
+    folder = Path(os.path.realpath(path)).parent
+    mode = folder.stat().st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(folder, os.W_OK):
+        raise UserError(f"--write: cannot write in {folder} (the folder is read-only); "
+                        "not written")
+
+
 def diff_label(path: Path) -> str:
     """The path shown after `a/` and `b/`: relative to the working directory where the file is
     under it, else the absolute path without its leading slash (`patch -p1 -d /` takes it)."""
@@ -74,15 +87,15 @@ def diff_label(path: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     path, start, end = parse_range(args.location)
-    if args.context_lines < 0:
-        raise UserError("--context-lines must not be negative")
     if not args.instruction.strip():
         raise UserError("the instruction is empty")
-    if args.write:
-        check_writable(path)  # before loading a model, not after
+    if args.write:  # before loading a model, not after
+        check_writable(path)
+        check_folder_writable(path)
     snapshot = read_snapshot(path)
     text = snapshot.source.text
     check_range(text, start - 1, end - 1)
+    check_model_args(args, args.max_new_tokens)
     engine = engine_from_args(args)
     options = EditOptions(context_lines=args.context_lines, max_new_tokens=args.max_new_tokens,
                           temperature=args.temperature, seed=args.seed)

@@ -7,9 +7,10 @@ import logging
 import os
 import sys
 
-from codellama_lsp.commands.model_args import add_model_args
+from codellama_lsp.commands.model_args import add_model_args, check_model_args
 from codellama_lsp.errors import UserError
 from codellama_lsp.lsp.settings import Settings
+from fim.engines.local import DEFAULT_MODEL
 
 log = logging.getLogger("codellama_lsp")
 
@@ -20,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Run the Code Llama language server. Model options are defaults; the "
         "editor's initializationOptions and settings override them.")
     parser.add_argument("--tcp", metavar="HOST:PORT", default=None,
-                        help="listen on TCP instead of stdio")
+                        help="listen on TCP instead of stdio (default: stdio)")
     add_model_args(parser)
     parser.set_defaults(run=run)
 
@@ -34,6 +35,8 @@ def parse_address(spec: str) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     address = parse_address(args.tcp) if args.tcp else None
+    # The default model is loaded when an editor asks, and its settings may name another.
+    check_model_args(args, model_must_exist=args.model != DEFAULT_MODEL)
     defaults = Settings(engine=args.engine, model=args.model, device=args.device,
                         dtype=args.dtype, device_map=args.device_map,
                         quantization=args.quantize, context_window=args.context_window)

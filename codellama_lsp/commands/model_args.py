@@ -1,29 +1,79 @@
-"""Command-line options that choose and load a model, shared by the commands that run one."""
+"""Command-line options that choose and load a model, shared by the commands that run one, and
+the value checks every command's options use.
+
+Single values are checked by argparse (`type=`), so a bad one is refused while the command line
+is read; checks that need two options or the model's config.json are in `check_model_args`,
+which each command calls before it loads anything.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
+from collections.abc import Callable
 
-from fim.engines.base import Engine
+from codellama_lsp.errors import UserError
+from fim.engines.base import Engine, EngineError
 from fim.engines.factory import open_engine
 from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.options import (
+    DEVICE_MAPS,
+    DEVICES,
+    QUANTIZATIONS,
+    check_context_window,
+    check_device,
+    check_model,
+    check_quantization,
+)
+
+SEED_MAX = 2**63 - 1  # torch's generators take a 64-bit seed
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL) -> None:
+def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL,
+                   engine: bool = True) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--engine", default="local",
-                       help="'local' (default: the model in this process) or a server URL")
+    if engine:
+        group.add_argument("--engine", default="local", type=engine_value,
+                           help="'local' (the model in this process) or a server URL, "
+                           "[PROTOCOL+]http(s)://HOST:PORT")
     group.add_argument("--model", default=default_model,
-                       help=f"hub id or local model directory (default {default_model})")
-    group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+                       help="hub id or local model folder")
+    group.add_argument("--device", default="auto", type=device, help=DEVICES)
     group.add_argument("--dtype", default="auto", choices=DTYPES,
                        help="precision (auto: bfloat16/float16 on GPU, float32 on CPU)")
-    group.add_argument("--device-map", default=None, metavar="MAP",
-                       help="'auto' spreads a large model over GPUs and CPU memory")
-    group.add_argument("--quantize", default=None, choices=("8bit", "4bit"),
-                       help="load in 8 or 4 bits (needs bitsandbytes and a CUDA GPU)")
+    group.add_argument("--device-map", default=None, metavar="MAP", choices=DEVICE_MAPS,
+                       help="spread a large model over GPUs and CPU memory (accelerate): "
+                       f"{', '.join(DEVICE_MAPS)} (default: the whole model on --device)")
+    group.add_argument("--quantize", default=None, choices=QUANTIZATIONS,
+                       help="load in 8 or 4 bits (needs bitsandbytes and a CUDA GPU; "
+                       "default: no quantization)")
     group.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
-                       help=f"tokens of prompt plus completion (default {DEFAULT_CONTEXT_WINDOW})")
+                       help="tokens of prompt plus completion, at most the model's "
+                       "max_position_embeddings")
+
+
+def check_model_args(args: argparse.Namespace, max_new_tokens: int | None = None,
+                     model_must_exist: bool = True) -> None:
+    """The checks that need more than one option or the model's config.json."""
+    local = getattr(args, "engine", "local") == "local"
+    if max_new_tokens is not None and max_new_tokens >= args.context_window:
+        raise UserError(f"--max-new-tokens {max_new_tokens} must be smaller than "
+                        f"--context-window {args.context_window}")
+    if local and model_must_exist:
+        _option("--model", args.model, check_model, args.model)
+    _option("--context-window", args.context_window, check_context_window, args.model,
+            args.context_window)
+    if local and args.quantize:
+        _option("--quantize", args.quantize, check_quantization, args.quantize, args.device)
+
+
+def _option(name: str, value: object, check: Callable[..., object], *check_args: object) -> None:
+    try:
+        check(*check_args)
+    except ValueError as exc:
+        named = name if str(value) in str(exc) else f"{name} {value}"
+        raise UserError(f"{named}: {exc}") from None
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
@@ -33,18 +83,97 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
+    if args.engine == "local":
+        announce_loading(args.command, args.model, args.device)
     return open_engine(args.engine, load_options(args))
 
 
+def announce_loading(command: str, model: str, device: str) -> None:
+    """One line on stderr: loading a large model takes long enough to wonder what happens."""
+    if device == "auto":
+        from fim.engines.local import choose_device
+
+        device = choose_device(device)
+    print(f"codellama {command}: loading {model} on {device}…", file=sys.stderr, flush=True)
+
+
+# -- argparse value types: a bad value is refused as the command line is read -------------------
+
 def positive_int(value: str) -> int:
-    number = int(value)
+    number = _int(value)
     if number <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return number
 
 
-def non_negative_float(value: str) -> float:
-    number = float(value)
+def non_negative_int(value: str) -> int:
+    number = _int(value)
     if number < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
+    return number
+
+
+def seed(value: str) -> int:
+    number = _int(value)
+    if not 0 <= number <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63-1, got {value}")
+    return number
+
+
+def port(value: str) -> int:
+    number = _int(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
+    return number
+
+
+def non_negative_float(value: str) -> float:
+    number = _float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 up, got {value}")
+    return number
+
+
+def probability(value: str) -> float:
+    """A nucleus (top-p) share: more than 0, at most 1."""
+    number = _float(value)
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {value}")
+    return number
+
+
+def device(value: str) -> str:
+    try:
+        return check_device(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value}: {exc}") from None
+
+
+def engine_value(value: str) -> str:
+    if value == "local":
+        return value
+    from fim.engines.remote import parse_engine_url
+
+    try:
+        parse_engine_url(value)
+    except EngineError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; use 'local' or [PROTOCOL+]http(s)://HOST:PORT"
+                                         ) from None
+    return value
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {value!r}") from None
+
+
+def _float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
     return number

@@ -28,7 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="the cursor (not with --dialog)")
     parser.add_argument("--dialog", metavar="DIALOG.json",
                         help='the Code Llama - Instruct prompt of a dialog instead: a JSON list '
-                        'of {"role": "system"|"user"|"assistant", "content": ...}')
+                        'of {"role": "system"|"user"|"assistant", "content": ...} (default: the '
+                        'FIM prompt at FILE:LINE[:COL])')
     parser.add_argument("--tokenizer", required=True,
                         help="tokenizer.model, tokenizer.json, a model directory or a hub id")
     parser.add_argument("--spm", action="store_true", help="suffix-prefix-middle order")
@@ -36,9 +37,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="exactly the text before and after the cursor (no extra context)")
     parser.add_argument("--no-context", action="store_true",
                         help="no cross-file snippets (definitions, recent edits)")
-    parser.add_argument("--root", default=None, help="workspace folder for cross-file snippets")
-    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW)
-    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
+    parser.add_argument("--root", default=None,
+                        help="workspace folder for cross-file snippets (default: the nearest "
+                        "folder above FILE holding .git, else FILE's folder)")
+    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
+                        help="tokens of prompt plus completion")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128,
+                        help="tokens kept free for the completion")
     parser.add_argument("--json", action="store_true", help='print {"ids": [...], "text": ...}')
     parser.set_defaults(run=run)
 
@@ -54,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)
     if args.max_new_tokens >= args.context_window:
-        raise UserError("--max-new-tokens must be smaller than --context-window")
+        raise UserError(f"--max-new-tokens {args.max_new_tokens} must be smaller than "
+                        f"--context-window {args.context_window}")
+    snippets = None if args.raw or args.no_context else snippet_source(args.root, location.path)
     tokenizer = load_tokenizer(args.tokenizer)
     fmt = choose_format(tokenizer, args.spm)
     if args.raw:
@@ -62,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
                                    args.context_window, args.max_new_tokens)
     else:
         document = ParsedDocument(source.text, path=str(location.path.resolve()))
-        snippets = None if args.no_context else snippet_source(args.root, location.path)
         prompt = document_prompt(tokenizer, document, offset, fmt, args.context_window,
                                  args.max_new_tokens, snippets).prompt
     if args.json:

@@ -9,9 +9,16 @@ import os
 import socket
 import sys
 
-from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.model_args import (
+    add_model_args,
+    announce_loading,
+    check_model_args,
+    load_options,
+    non_negative_int,
+    port,
+    positive_int,
+)
 from codellama_lsp.errors import UserError
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
 
 log = logging.getLogger(__name__)
 
@@ -21,25 +28,19 @@ def register(commands: argparse._SubParsersAction) -> None:
         "serve", help="run the model as an HTTP worker (OpenAI-compatible /v1/completions)",
         description="Serve one model over HTTP for a team: POST /v1/completions, GET /v1/models, "
         "GET /health, GET /metrics. Binds to loopback unless --host says otherwise.")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"hub id or local model directory (default {DEFAULT_MODEL})")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1; 0.0.0.0 for every interface)")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--api-key", default=os.environ.get("CODELLAMA_API_KEY"),
-                        help="require 'Authorization: Bearer KEY' (default: $CODELLAMA_API_KEY)")
+    parser.add_argument("--port", type=port, default=8000, help="TCP port, 0 to 65535")
+    parser.add_argument("--api-key", default=os.environ.get("CODELLAMA_API_KEY") or None,
+                        help="require 'Authorization: Bearer KEY' (default: $CODELLAMA_API_KEY, "
+                        "else none)")
     parser.add_argument("--max-queue", type=positive_int, default=64,
                         help="generations that may wait; beyond, 429 (default 64)")
     parser.add_argument("--max-batch", type=positive_int, default=16,
                         help="generations decoded together in one forward pass (default 16)")
-    parser.add_argument("--cache-slots", type=int, default=8,
+    parser.add_argument("--cache-slots", type=non_negative_int, default=8,
                         help="users whose KV cache is kept between requests (default 8)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--dtype", default="auto", choices=DTYPES)
-    parser.add_argument("--device-map", default=None, metavar="MAP")
-    parser.add_argument("--quantize", default=None, choices=("8bit", "4bit"))
-    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
-                        help=f"tokens of prompt plus completion (default {DEFAULT_CONTEXT_WINDOW})")
+    add_model_args(parser, engine=False)
     parser.set_defaults(run=run)
 
 
@@ -63,24 +64,21 @@ def require_serve_extra() -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_serve_extra()
+    check_model_args(args)
+    if args.api_key is not None and not args.api_key.strip():
+        raise UserError("--api-key is empty: give a key, or leave the option out for none")
     import uvicorn
 
     from fim.engines.local import LocalEngine
     from fim.worker.app import WorkerConfig, create_app
     from fim.worker.batching import BatchScheduler
 
-    if not 0 <= args.port <= 65535:
-        raise UserError(f"--port must be 0..65535, got {args.port}")
-    if args.cache_slots < 0:
-        raise UserError(f"--cache-slots must not be negative, got {args.cache_slots}")
     _check_can_listen(args.host, args.port)  # before minutes of loading a model
     if not _is_loopback(args.host) and not args.api_key:
         print(f"codellama serve: warning: {args.host} is reachable from other machines and no "
               "--api-key is set", file=sys.stderr)
-    engine = LocalEngine.load(LoadOptions(model=args.model, device=args.device, dtype=args.dtype,
-                                          device_map=args.device_map,
-                                          quantization=args.quantize,
-                                          context_window=args.context_window))
+    announce_loading("serve", args.model, args.device)
+    engine = LocalEngine.load(load_options(args))
     scheduler = BatchScheduler(engine.model, engine.tokenizer, max_batch=args.max_batch,
                                max_queue=args.max_queue, cache_slots=args.cache_slots)
     app = create_app(scheduler, WorkerConfig(args.model, args.context_window, args.api_key))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from codellama_lsp.commands.model_args import non_negative_int, positive_int, seed
 from codellama_lsp.completion.cleanup import (
     clean,
     cleanup_context,
@@ -84,24 +85,23 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser("truncation", help="share of holes the clean-up recovers exactly",
                               description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", metavar="PATH", help="source files or folders")
-    parser.add_argument("--holes", type=int, default=20,
+    parser.add_argument("--holes", type=positive_int, default=20,
                         help="holes of each kind per file (default 20)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-files", type=int, default=None,
-                        help="a random sample (by --seed) of at most this many files")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the holes and the sample")
+    parser.add_argument("--max-files", type=positive_int, default=None,
+                        help="a random sample (by --seed) of at most this many files "
+                        "(default: all)")
     parser.add_argument("--run-on", choices=RUN_ONS, default="suffix",
                         help="what the model writes after the true middle: the file's text "
                         "after it (suffix, default), or the text after the hole's enclosing "
                         "body, i.e. it skips the rest of the body (scope)")
-    parser.add_argument("--show-failures", type=int, default=0, metavar="N",
+    parser.add_argument("--show-failures", type=non_negative_int, default=0, metavar="N",
                         help="print N holes that were not recovered")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.holes <= 0:
-        raise UserError("--holes must be a positive integer")
     files = collect_files([Path(p) for p in args.paths], args.max_files, args.seed)
     report = evaluate(files, args.holes, args.seed, keep_failures=args.show_failures,
                       run_on=args.run_on)

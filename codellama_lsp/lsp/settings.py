@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.options import check_context_window, check_device
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
 
 SECTION = "codellama"
@@ -157,6 +158,27 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
+def _check_against_the_machine(current: Settings, updated: Settings,
+                               errors: list[str]) -> Settings:
+    """What fails only when the model loads: a device this torch lacks, a context window beyond
+    the model's config.json; checked now, so the previous value is kept and the error shown."""
+    if updated.engine != "local":
+        return updated
+    checks = [("device", "device", lambda: check_device(updated.device)),
+              ("contextWindow", "context_window",
+               lambda: check_context_window(updated.model, updated.context_window))]
+    for key, name, check in checks:
+        if (getattr(updated, name), updated.model) == (getattr(current, name), current.model):
+            continue
+        try:
+            check()
+        except ValueError as exc:
+            errors.append(f"invalid setting {SECTION}.{key}={getattr(updated, name)!r}: {exc}; "
+                          f"keeping {getattr(current, name)!r}")
+            updated = dataclasses.replace(updated, **{name: getattr(current, name)})
+    return updated
+
+
 def update_settings(current: Settings, raw: Any) -> SettingsUpdate:
     """`current` with the valid values of `raw` (our section, or an object holding it under
     "codellama"); each invalid value gives one error line and keeps its previous value."""
@@ -179,6 +201,7 @@ def update_settings(current: Settings, raw: Any) -> SettingsUpdate:
             errors.append(f"invalid setting {SECTION}.{key}={value!r}: {exc}; "
                           f"keeping {getattr(current, name)!r}")
     updated = dataclasses.replace(current, **changes)
+    updated = _check_against_the_machine(current, updated, errors)
     if updated.max_new_tokens >= updated.context_window // 2:
         errors.append(f"invalid settings: {SECTION}.maxNewTokens ({updated.max_new_tokens}) must "
                       f"be under half of {SECTION}.contextWindow ({updated.context_window}); "

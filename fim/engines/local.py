@@ -20,6 +20,7 @@ from fim.engines.decoding import (
     reuse_prefix,
 )
 from fim.engines.kv_slots import Slot, SlotStore
+from fim.engines.options import model_not_found
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def _model_source(model: str) -> str:
             raise EngineError(f"{model}: not a model directory (no config.json)")
         return str(path)
     if model.startswith((".", "/", "~")) or model.count("/") != 1:
-        raise EngineError(f"no such model directory: {model}")
+        raise EngineError(model_not_found(model))
     return model
 
 

@@ -89,6 +89,7 @@ class RemoteEngine:
         self._model = address.model
         self._model_known = address.model is not None or address.protocol != "openai"
         self._loop = asyncio.new_event_loop()
+        self._close_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name="codellama-remote")
         self._thread.start()
@@ -133,12 +134,13 @@ class RemoteEngine:
         return 0
 
     def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        self._run(self._client.aclose())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
+        with self._close_lock:  # two closes at once would each stop and close the loop
+            if self._loop.is_closed():
+                return
+            self._run(self._client.aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
 
     # -- on the private loop ---------------------------------------------------------------
 

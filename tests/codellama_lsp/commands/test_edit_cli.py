@@ -131,7 +131,7 @@ def test_file_changed_during_the_run_is_not_overwritten(tiny_model, source, tmp_
     ("calc.py:7", [], "line 7 is out of range (the file has 6 lines)"),
     ("calc.py:4-3", [], "ends before it starts"),
     ("calc.py:3", ["--model", "no-such-model-dir/x/y"], "no such model directory"),
-    ("calc.py:3", ["--context-lines", "-1"], "must not be negative"),
+    ("calc.py:3", ["--context-lines", "-1"], "--context-lines: must be 0 or a positive"),
 ])
 def test_bad_input_is_one_line_and_leaves_the_file(tmp_path, source, location, extra, message):
     out = run_cli("edit", location, "add type hints", "--write", *extra, cwd=tmp_path)

@@ -1,0 +1,162 @@
+"""Checks of the options that load a model, made before anything is loaded.
+
+A bad device, an unreadable model folder or a context window beyond the model's reach should
+be refused in a second with a line that says what to do, not after minutes of loading. Each
+check raises ValueError with a message that completes "OPTION VALUE: ...".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
+QUANTIZATIONS = ("8bit", "4bit")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(value: str) -> str:
+    """`value` if it names a device this machine's torch can use."""
+    if not _DEVICE.match(value):
+        raise ValueError(f"must be {DEVICES}")
+    if value in ("auto", "cpu"):
+        return value
+    if value == "mps":
+        if sys.platform != "darwin" or not _has_mps():
+            raise ValueError(f"no Apple MPS device here; choose from {available_devices()}")
+        return value
+    if _cpu_only_build():
+        raise ValueError(f"this torch ({_torch_version()}) is a CPU-only build; choose from "
+                         f"{available_devices()}")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError(f"this torch ({torch.__version__}) finds no CUDA GPU; choose from "
+                         f"{available_devices()}")
+    if int(value.partition(":")[2] or 0) >= torch.cuda.device_count():
+        raise ValueError(f"no such GPU; choose from {available_devices()}")
+    return value
+
+
+def available_devices() -> str:
+    """The devices this machine's torch can use, as a list for a message."""
+    devices = ["auto", "cpu"]
+    if not _cpu_only_build():
+        import torch
+
+        if torch.cuda.is_available():
+            devices += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if sys.platform == "darwin" and _has_mps():
+        devices.append("mps")
+    return ", ".join(devices)
+
+
+def _torch_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return "absent"
+
+
+def _cpu_only_build() -> bool:
+    """Told by the wheel's version (2.13.0+cpu) without importing torch, which takes seconds."""
+    return _torch_version().endswith("+cpu")
+
+
+def _has_mps() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
+def check_quantization(kind: str, device: str) -> None:
+    """8/4-bit loading needs bitsandbytes and a CUDA GPU."""
+    if kind not in QUANTIZATIONS:
+        raise ValueError(f"must be {' or '.join(QUANTIZATIONS)}")
+    if device not in ("auto",) and not device.startswith("cuda"):
+        raise ValueError(f"needs a CUDA GPU, not --device {device}")
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ValueError("needs bitsandbytes: pip install bitsandbytes")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError("needs a CUDA GPU, and this machine's torch finds none")
+
+
+def looks_like_path(model: str) -> bool:
+    """Hub ids are "owner/name"; anything else is a path on this machine."""
+    return model.startswith((".", "/", "~")) or model.count("/") != 1 or Path(model).exists()
+
+
+def model_not_found(model: str) -> str:
+    """What to do when `model` is neither a model folder nor in the Hugging Face cache."""
+    if looks_like_path(model):
+        hub_id, problem = "codellama/CodeLlama-7b-hf", f"no such model directory: {model}"
+    else:
+        offline = " and HF_HUB_OFFLINE is set" if _offline() else ""
+        hub_id, problem = model, f"model {model} is not in the Hugging Face cache{offline}"
+    return (f"{problem}; download it with `hf download {hub_id} --local-dir DIR` and pass "
+            "--model DIR, or unset HF_HUB_OFFLINE to download on first use; to try without a "
+            "download: `codellama make-tiny-model DIR`, then --model DIR")
+
+
+def check_model(model: str) -> None:
+    """A local model folder must hold config.json; a hub id must be cached when offline."""
+    if looks_like_path(model):
+        path = Path(model).expanduser()
+        if not path.is_dir():
+            raise ValueError(model_not_found(model))
+        if not (path / "config.json").is_file():
+            raise ValueError(f"{model} is not a model folder (no config.json)")
+        return
+    if _offline() and model_config_path(model) is None:
+        raise ValueError(model_not_found(model))
+
+
+def model_config_path(model: str) -> Path | None:
+    """The model's config.json on this machine (a folder's, or the hub cache's), else None."""
+    if looks_like_path(model):
+        config = Path(model).expanduser() / "config.json"
+        return config if config.is_file() else None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except Exception:  # noqa: BLE001 - an invalid id is reported by the loader
+        return None
+    return Path(cached) if isinstance(cached, str) else None
+
+
+def model_max_positions(model: str) -> int | None:
+    """`max_position_embeddings` from the model's config.json, read without loading it."""
+    config = model_config_path(model)
+    if config is None:
+        return None
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("max_position_embeddings")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def check_context_window(model: str, window: int) -> None:
+    """The window must fit the model's position embeddings (where config.json says so)."""
+    maximum = model_max_positions(model)
+    if maximum is not None and window > maximum:
+        raise ValueError(f"exceeds the model's maximum of {maximum} tokens "
+                         f"(max_position_embeddings); choose 64 to {maximum}")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
