@@ -41,6 +41,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--chars", type=positive_int, default=40,
                         help="characters of the line to type (40)")
     parser.add_argument("--max-new-tokens", type=positive_int, default=16)
+    parser.add_argument("--context-window", type=positive_int, default=4096,
+                        help="prompt plus completion, in tokens (4096)")
     parser.add_argument("--line", type=positive_int, default=None,
                         help="1-based line to type (default: a non-blank line mid-file)")
     parser.add_argument("--reuse", choices=("both", "on"), default="both",
@@ -89,6 +91,7 @@ def _typed_line(text: str, chosen: int | None) -> int:
 async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> dict:
     settings = {"model": model, "engine": args.engine, "fimFormat": args.fim,
                 "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
+                "contextWindow": args.context_window,
                 "promptLookup": args.prompt_lookup}
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
     if args.engine == "local" and args.reuse == "both":
