@@ -42,18 +42,17 @@ def run(args: argparse.Namespace) -> int:
                         quantization=args.quantize, context_window=args.context_window)
     from codellama_lsp.lsp.client_log import forward_logs
     from codellama_lsp.lsp.server import create_server
+    from codellama_lsp.lsp.transport import serve_stdio, serve_tcp
 
     logging.getLogger("codellama_lsp").setLevel(logging.INFO)
     logging.getLogger("fim").setLevel(logging.INFO)
     server = create_server(defaults)
-    forward_logs(server)
+    forward_logs(server, verbose=bool(getattr(args, "verbose", False)))
     if address is not None:
-        log.info("listening on %s:%d", *address)
-        server.start_tcp(*address)
-        return 0
+        log.warning("listening on %s:%d", *address)  # stderr: where to connect
+        return serve_tcp(server, *address)
     protocol_out = _claim_stdout()
-    server.start_io(sys.stdin.buffer, protocol_out)
-    return 0
+    return serve_stdio(server, sys.stdin.buffer, protocol_out)
 
 
 def _claim_stdout():

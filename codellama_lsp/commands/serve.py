@@ -14,6 +14,7 @@ from codellama_lsp.commands.model_args import (
     announce_loading,
     check_model_args,
     load_options,
+    non_negative_float,
     non_negative_int,
     port,
     positive_int,
@@ -41,6 +42,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache-slots", type=non_negative_int, default=8,
                         help="users whose KV cache is kept between requests (default 8)")
     add_model_args(parser, engine=False)
+    parser.add_argument("--shutdown-grace", type=non_negative_float, default=30.0, metavar="S",
+                        help="on SIGTERM or SIGINT, seconds the requests in flight may take to "
+                        "finish while new ones get 503 (default 30)")
     parser.set_defaults(run=run)
 
 
@@ -67,11 +71,10 @@ def run(args: argparse.Namespace) -> int:
     check_model_args(args)
     if args.api_key is not None and not args.api_key.strip():
         raise UserError("--api-key is empty: give a key, or leave the option out for none")
-    import uvicorn
-
     from fim.engines.local import LocalEngine
     from fim.worker.app import WorkerConfig, create_app
     from fim.worker.batching import BatchScheduler
+    from fim.worker.server import serve
 
     _check_can_listen(args.host, args.port)  # before minutes of loading a model
     if not _is_loopback(args.host) and not args.api_key:
@@ -84,8 +87,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(scheduler, WorkerConfig(args.model, args.context_window, args.api_key))
     print(f"codellama serve: {args.model} on {engine.device}, listening on "
           f"http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    serve(app, app.drain, args.host, args.port, args.shutdown_grace)
     return 0
 
 

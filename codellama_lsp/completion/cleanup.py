@@ -4,6 +4,8 @@ Code Llama often runs past the hole and repeats the code after the cursor; a sug
 duplicates the next lines or closes a bracket twice is worse than none. `clean` applies the
 rules in order:
 
+0. a control character (NUL, escape, ...: no code holds one, and some editors' JSON parsers
+   refuse the whole answer for it) ends the answer;
 1. one line (mode `line`) stops at the first newline;
 2. a block (mode `block`) drops the lines from where they repeat the suffix's next lines, then
    stops where the enclosing scope ends (by the tree where there is one, else by indentation);
@@ -16,6 +18,7 @@ All text here has LF line ends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,7 +64,7 @@ def cleanup_context(mode: Mode, text: str, offset: int,
 
 def clean(text: str, context: CleanupContext) -> str | None:
     """What to show for the model's answer `text`, or None for nothing."""
-    text = to_lf(text)
+    text = stop_at_control_character(to_lf(text))
     if context.mode is Mode.NONE:
         return None
     if context.mode is Mode.LINE:
@@ -73,6 +76,15 @@ def clean(text: str, context: CleanupContext) -> str | None:
     text = drop_repetition(text, line_before(context.prefix))
     text = trim_trailing_whitespace(text)
     return text or None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def stop_at_control_character(text: str) -> str:
+    """The text before its first control character other than tab and newline."""
+    match = _CONTROL.search(text)
+    return text[:match.start()] if match else text
 
 
 def rest_of_line(suffix: str) -> str:

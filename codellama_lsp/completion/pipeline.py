@@ -13,7 +13,7 @@ from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import detect_newline
-from fim.engines.base import Engine, GenerationRequest, GenerationResult
+from fim.engines.base import Engine, GenerationRequest, GenerationResult, StopReason
 from fim.prompt import Prompt, choose_format, to_lf
 
 
@@ -85,7 +85,7 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
     context = cleanup_context(decision.mode, text, offset,
                               partial(tree_scope_end, document, offset))
     cleaned = clean(result.text, context)
-    if cleaned is None or result.stop_reason == "cancelled":
+    if cleaned is None or result.stop_reason == StopReason.CANCELLED:
         return None
     newline = detect_newline(text)
     shown = cleaned.replace("\n", newline) if newline != "\n" else cleaned

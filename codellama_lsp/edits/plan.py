@@ -17,7 +17,7 @@ from codellama_lsp.errors import UserError
 from codellama_lsp.syntax import languages
 from codellama_lsp.syntax.positions import Encoding
 from codellama_lsp.syntax.source_files import detect_newline
-from fim.engines.base import Engine, GenerationRequest, GenerationResult
+from fim.engines.base import Engine, GenerationRequest, GenerationResult, StopReason
 from fim.instruct import InstructPrompt, answer_text, build_instruct_prompt, has_special_tags
 from fim.prompt import to_lf
 
@@ -106,7 +106,7 @@ def plan_edit(engine: Engine, text: str, start_line: int, end_line: int, instruc
     if cancel is not None:
         generation.cancel = cancel
     result = engine.generate(generation)
-    if result.stop_reason == "cancelled":
+    if result.stop_reason == StopReason.CANCELLED:
         raise EditCancelled("the edit was cancelled")
     reply = answer_text(result.text)
     selection = Selection(request.code, request.before, request.after, detect_newline(text),

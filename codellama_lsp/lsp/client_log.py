@@ -1,8 +1,10 @@
-"""Our log records also go to the editor, as window/logMessage (stderr keeps them too)."""
+"""Our log records go to the editor, as window/logMessage; stderr keeps warnings and errors only
+(editors such as Neovim log every stderr line of a server at ERROR level)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from lsprotocol import types
 
@@ -14,7 +16,7 @@ class ClientLogHandler(logging.Handler):
     """Sends records to the client from the server's event loop (the writer is not shared
     between threads)."""
 
-    def __init__(self, server) -> None:
+    def __init__(self, server: Any) -> None:
         super().__init__(logging.INFO)
         self.server = server
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
@@ -32,7 +34,14 @@ class ClientLogHandler(logging.Handler):
             pass  # the loop closed meanwhile: the server is exiting
 
 
-def forward_logs(server, names: tuple[str, ...] = ("codellama_lsp", "fim")) -> None:
+def forward_logs(server: Any, names: tuple[str, ...] = ("codellama_lsp", "fim"),
+                 verbose: bool = False) -> None:
+    """Send the records of `names` to the client; keep stderr for warnings and errors (all
+    records where `verbose`)."""
     handler = ClientLogHandler(server)
     for name in names:
         logging.getLogger(name).addHandler(handler)
+    if not verbose:
+        for stderr in logging.getLogger().handlers:
+            if isinstance(stderr, logging.StreamHandler) and stderr.level < logging.WARNING:
+                stderr.setLevel(logging.WARNING)

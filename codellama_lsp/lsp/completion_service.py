@@ -10,7 +10,12 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from codellama_lsp.completion.item_range import replaced_length, rest_of_line
+from codellama_lsp.completion.item_range import (
+    replaced_length,
+    rest_of_line,
+    without_closers,
+    word_before,
+)
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.lsp.documents import Document, UnknownDocument
 from codellama_lsp.lsp.scheduler import Scheduler
@@ -23,6 +28,8 @@ from codellama_lsp.syntax.parsed import ParsedDocument
 from fim.engines.base import EngineError
 
 log = logging.getLogger(__name__)
+
+_BEFORE = 64  # characters before the cursor that must stay for an answer to count as accepted
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,21 @@ class Answer:
         """Where the text that `text` replaces ends (see item_range)."""
         return self.offset + replaced_length(text, rest_of_line(self.document.text, self.offset))
 
+    def insert_text(self, text: str) -> str:
+        """`text` as an item without a range inserts it: in place of the word before the
+        cursor (which clients replace), without the closers already right of it."""
+        return word_before(self.document.text, self.offset) + without_closers(
+            text, rest_of_line(self.document.text, self.offset))
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The latest answer for a document, watched for its acceptance."""
+
+    offset: int
+    before: str  # the text right before the cursor when it was shown
+    items: list[tuple[int, str]]  # (item id, text)
+
 
 class CompletionService:
     def __init__(self, state: ServerState) -> None:
@@ -47,6 +69,7 @@ class CompletionService:
         self.stats = Stats()
         # Engines keep one KV cache per key: this server's, one per document.
         self.kv_cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
+        self._shown: dict[str, _Shown] = {}
 
     def start(self) -> None:
         """The client is ready: load the model and index the workspace."""
@@ -96,7 +119,26 @@ class CompletionService:
         if not self.state.documents.is_current(document, version):
             return None  # the document changed meanwhile: these texts fit it no longer
         self._record(started, generated)
-        return Answer(document, offset, texts, self.stats.shown_items(len(texts)))
+        answer = Answer(document, offset, texts, self.stats.shown_items(texts))
+        self._shown[uri] = _Shown(offset, text[max(0, offset - _BEFORE):offset],
+                                  list(zip(answer.item_ids, texts)))
+        return answer
+
+    def document_changed(self, document: Document) -> None:
+        """Count the latest answer's item as accepted when its whole text now stands at its
+        place: clients that never run the accept command (eglot) are counted too."""
+        shown = self._shown.get(document.uri)
+        if shown is None:
+            return
+        text, offset = document.text, shown.offset
+        if text[max(0, offset - len(shown.before)):offset] != shown.before:
+            del self._shown[document.uri]  # edited before the cursor: the answer is moot
+            return
+        for item_id, item in shown.items:
+            if text.startswith(item, offset):
+                self.stats.accept(item_id, from_changes=True)
+                del self._shown[document.uri]
+                return
 
     async def _generate(self, uri: str, document: ParsedDocument, offset: int,
                         settings: Settings, invoked: bool) -> Suggestions | None:
@@ -143,3 +185,4 @@ class CompletionService:
     def forget(self, uri: str) -> None:
         """The document was closed."""
         self.scheduler.forget(uri)
+        self._shown.pop(uri, None)

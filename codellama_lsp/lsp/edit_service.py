@@ -9,9 +9,10 @@ offered, until the settings name another instruct model.
 
 An edit never lands on a document that changed under it: the edit is computed against one
 version; if the document has another version when the result is ready, the request answers
-ContentModified and the command refuses (no applyEdit, one window/showMessage). The applied
-edit is a versioned TextDocumentEdit, so a client whose document moved on in the last moment
-refuses it too.
+ContentModified and the command refuses (no applyEdit, one window/showMessage). Where the
+client takes `documentChanges`, the applied edit is a versioned TextDocumentEdit, so a client
+whose document moved on in the last moment refuses it too; other clients (Neovim) get plain
+`changes`, checked against the document's version right before they are sent.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class ComputedEdit:
     uri: str
     version: int  # the version the edit was computed against
     plan: EditPlan
+    document: Document
 
     def text_edits(self) -> list[types.TextEdit]:
         return [types.TextEdit(range=types.Range(
@@ -84,7 +86,11 @@ class ComputedEdit:
         """The `codellama/edit` answer: `{edits: TextEdit[], version}`."""
         return {"edits": [edit.as_lsp() for edit in self.plan.edits], "version": self.version}
 
-    def workspace_edit(self) -> types.WorkspaceEdit:
+    def workspace_edit(self, document_changes: bool) -> types.WorkspaceEdit:
+        """A versioned TextDocumentEdit (the client refuses it if its document moved on), or
+        plain `changes` for clients without documentChanges."""
+        if not document_changes:
+            return types.WorkspaceEdit(changes={self.uri: self.text_edits()})
         return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
             text_document=types.OptionalVersionedTextDocumentIdentifier(uri=self.uri,
                                                                         version=self.version),
@@ -157,7 +163,7 @@ class EditService:
             self.stats.refused_stale += 1
             raise StaleEdit(f"{target.uri} changed while the edit was computed (version "
                             f"{version}, now {document.version}); nothing was changed")
-        return ComputedEdit(target.uri, version, plan)
+        return ComputedEdit(target.uri, version, plan, document)
 
     def _document(self, uri: str) -> Document:
         try:
@@ -210,10 +216,12 @@ class EditService:
             return []
         return code_actions(params, self.state.documents.get(uri).version)
 
-    async def execute(self, arguments: list[Any], apply_edit: ApplyEdit) -> dict:
-        """Run the edit command: compute the edit, then apply it with workspace/applyEdit as a
-        versioned TextDocumentEdit, unless the document changed meanwhile. The outcome is
-        shown to the user (window/showMessage) and returned as `{applied, message}`."""
+    async def execute(self, arguments: list[Any], apply_edit: ApplyEdit,
+                      document_changes: bool = True) -> dict:
+        """Run the edit command: compute the edit, then apply it with workspace/applyEdit (as a
+        versioned TextDocumentEdit where the client takes `document_changes`, else as plain
+        changes), unless the document changed meanwhile. The outcome is shown to the user
+        (window/showMessage) and returned as `{applied, message}`."""
         try:
             target = parse_target(arguments[0] if arguments else None)
         except EditParamsError as exc:
@@ -233,8 +241,13 @@ class EditService:
         if not computed.plan.changed:
             self.stats.no_change += 1
             return self._not_applied(types.MessageType.Info, "the model proposed no change")
+        if not self.state.documents.is_current(computed.document, computed.version):
+            self.stats.refused_stale += 1  # plain changes carry no version: refused here
+            return self._not_applied(types.MessageType.Warning, "the edit was refused: "
+                                     f"{target.uri} changed meanwhile; nothing was changed")
         answer = await apply_edit(types.ApplyWorkspaceEditParams(
-            edit=computed.workspace_edit(), label=target.title or "Code Llama: edit"))
+            edit=computed.workspace_edit(document_changes),
+            label=target.title or "Code Llama: edit"))
         if not answer.applied:
             reason = answer.failure_reason or "the editor did not apply it"
             return self._not_applied(types.MessageType.Warning, f"the edit was not applied: "

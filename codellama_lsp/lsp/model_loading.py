@@ -127,6 +127,7 @@ class Models:
         self.instruct = ModelLoader()
         self._window = window
         self._instruct_key: tuple[str, LoadOptions] | None = None
+        self._opening = threading.Lock()
 
     def load_completion(self, settings: Settings) -> None:
         """Start loading the completion model `settings` name (progress shown; a failure
@@ -156,10 +157,12 @@ class Models:
                 and self.instruct.state is LoadState.FAILED)
 
     def _open(self, settings: Settings, options: LoadOptions) -> Engine:
-        """Runs in the loading thread: engines the settings no longer name are dropped first,
-        as two models at once may not fit."""
-        self.engines.retain(settings.engine_keys())
-        return self.engines.get(settings.engine, options)
+        """Runs in a loading thread, one load at a time: two first imports of transformers in
+        two threads can fail ("cannot import name AutoModelForCausalLM"), and two models at once
+        may not fit. Engines the settings no longer name are dropped first."""
+        with self._opening:
+            self.engines.retain(settings.engine_keys())
+            return self.engines.get(settings.engine, options)
 
     async def _report(self, outcome: asyncio.Future, what: str, off: str,
                       progress: bool) -> None:

@@ -1,7 +1,11 @@
-"""pygls's LSP protocol with two corrections.
+"""pygls's LSP protocol with corrections.
 
 - A request whose params do not deserialize gets JSON-RPC error -32602 (Invalid params); pygls
   2.1 logs it and sends nothing, so the client would wait forever.
+- The lifecycle as the specification states it: a request before `initialize` gets -32002
+  (ServerNotInitialized), a second `initialize` and any request after `shutdown` get -32600
+  (InvalidRequest), and notifications then are dropped (but `exit`). A notification sent with an
+  id is a request nobody can serve: it gets -32600 too, and is not acted on.
 - Open documents are kept by `codellama_lsp.lsp.documents` (which applies each change once, in one
   place), not also by pygls's workspace.
 """
@@ -18,6 +22,10 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger(__name__)
+
+
+SERVER_NOT_INITIALIZED = -32002
+INVALID_REQUEST = -32600
 
 
 class _Answered:
@@ -41,7 +49,17 @@ def describe_invalid(method: str, exc: BaseException) -> str:
 
 
 class CodeLlamaProtocol(LanguageServerProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initialize_received = False
+
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if isinstance(data, dict) and "id" in data and "method" in data \
+                and _is_notification(str(data["method"])):
+            return self._refuse(data["id"], INVALID_REQUEST, f"{data['method']} is a "
+                                "notification: it takes no id (not acted on)")
+        if isinstance(data, dict) and "method" in data and "params" not in data:
+            data = {**data, "params": None}  # JSON-RPC lets params be left out
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -54,9 +72,40 @@ class CodeLlamaProtocol(LanguageServerProtocol):
             return _ANSWERED
 
     def handle_message(self, message: Any) -> None:
-        if message is _ANSWERED:
+        if message is _ANSWERED or not self._in_lifecycle(message):
             return
         super().handle_message(message)
+
+    def _in_lifecycle(self, message: Any) -> bool:
+        """Whether `message` may be served now; a request that may not is answered."""
+        method = getattr(message, "method", None)
+        if method is None or method == types.EXIT:
+            return True  # responses to our requests; exit is always heard
+        request = getattr(message, "id", None) is not None
+        if method == types.INITIALIZE and request:
+            if self.initialize_received:
+                self._refuse(message.id, INVALID_REQUEST, "initialize was already received "
+                             "(nothing was changed)")
+                return False
+            self.initialize_received = True
+            return True
+        if not self.initialize_received:
+            if request:
+                self._refuse(message.id, SERVER_NOT_INITIALIZED,
+                             f"{method}: the server is not initialized yet")
+            return False
+        if self._shutdown:
+            if request:
+                self._refuse(message.id, INVALID_REQUEST,
+                             f"{method}: the server is shut down (only exit is heard)")
+            return False
+        return True
+
+    def _refuse(self, msg_id: Any, code: int, message: str) -> _Answered:
+        log.warning("%s", message)
+        self._send_data({"jsonrpc": "2.0", "id": msg_id,
+                         "error": {"code": code, "message": message}})
+        return _ANSWERED
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
@@ -72,3 +121,9 @@ class CodeLlamaProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+
+def _is_notification(method: str) -> bool:
+    """Whether LSP defines `method` as a notification (it has no result type)."""
+    known = types.METHOD_TO_TYPES.get(method)
+    return known is not None and known[1] is None

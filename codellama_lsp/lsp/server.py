@@ -30,6 +30,7 @@ from codellama_lsp.lsp.edit_service import (
 from codellama_lsp.lsp.protocol import CodeLlamaProtocol
 from codellama_lsp.lsp.settings import SECTION, Settings
 from codellama_lsp.lsp.state import ServerState
+from codellama_lsp.syntax import languages
 from codellama_lsp.syntax.positions import Encoding, PositionError
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> N
 
 async def _watch_workspace_files(ls: CodeLlamaServer) -> None:
     """Ask the client to tell us of files changed outside the editor (workspace index)."""
-    watcher = types.FileSystemWatcher(glob_pattern="**/*")
+    watcher = types.FileSystemWatcher(glob_pattern=languages.source_glob())
     registration = types.Registration(
         id=WATCHER_ID, method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]))
@@ -137,9 +138,12 @@ def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> No
 def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
     changes = [_change(c) for c in params.content_changes]
     try:
-        ls.state.change(params.text_document.uri, params.text_document.version, changes)
+        document = ls.state.change(params.text_document.uri, params.text_document.version,
+                                   changes)
     except UnknownDocument as exc:
         log.warning("didChange ignored: %s", exc)
+        return
+    ls.completions.document_changed(document)
 
 
 def _change(change: types.TextDocumentContentChangeEvent) -> Change:
@@ -189,7 +193,10 @@ async def inline_completion(ls: CodeLlamaServer, params: types.InlineCompletionP
 
 async def completion(ls: CodeLlamaServer, params: types.CompletionParams
                      ) -> types.CompletionList:
-    """The fallback for clients without inline completion: the suggestion as a completion item."""
+    """The fallback for clients without inline completion: each suggestion as a plain-text
+    item without a range, whose insertText (the word before the cursor, then the suggestion)
+    every client inserts whole: Neovim's omnifunc keeps only the first word of an item's
+    textEdit, and an item without a range replaces the word before the cursor everywhere."""
     if ls.has("text_document.inline_completion"):
         return types.CompletionList(is_incomplete=False, items=[])
     invoked = params.context is not None and \
@@ -197,13 +204,15 @@ async def completion(ls: CodeLlamaServer, params: types.CompletionParams
     answer = await _answer(ls, params.text_document.uri, params.position, invoked)
     if answer is None:
         return types.CompletionList(is_incomplete=True, items=[])
-    return types.CompletionList(is_incomplete=True, items=[types.CompletionItem(
-        label=_label(text), kind=types.CompletionItemKind.Text, detail="Code Llama",
-        sort_text=f"{rank:02d}", filter_text=text,
-        insert_text_format=types.InsertTextFormat.PlainText,
-        text_edit=types.TextEdit(_replaced_range(ls, answer, text), text),
-        command=_accept(item_id))
-        for rank, (text, item_id) in enumerate(zip(answer.texts, answer.item_ids))])
+    items = []
+    for rank, (text, item_id) in enumerate(zip(answer.texts, answer.item_ids)):
+        inserted = answer.insert_text(text)
+        items.append(types.CompletionItem(
+            label=_label(text), kind=types.CompletionItemKind.Text, detail="Code Llama",
+            documentation=text, sort_text=f"{rank:02d}", filter_text=inserted,
+            insert_text=inserted, insert_text_format=types.InsertTextFormat.PlainText,
+            command=_accept(item_id)))
+    return types.CompletionList(is_incomplete=True, items=items)
 
 
 async def _answer(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool
@@ -236,7 +245,9 @@ def _position(ls: CodeLlamaServer, document: Document, offset: int) -> types.Pos
 # -- stats, acceptance, inspection ---------------------------------------------------------------
 
 def accept(ls: CodeLlamaServer, *args: Any) -> bool:
-    return ls.completions.stats.accept(args[0] if args else None)
+    """`codellama.accept` [item_id] (accepted whole) or [item_id, accepted_chars] (in part)."""
+    return ls.completions.stats.accept(args[0] if args else None,
+                                       args[1] if len(args) > 1 else None)
 
 
 def stats(ls: CodeLlamaServer, params: Any) -> dict:
@@ -268,10 +279,9 @@ async def edit(ls: CodeLlamaServer, params: Any) -> dict:
 
 
 def code_action(ls: CodeLlamaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    applies = ls.has("workspace.apply_edit") and \
-        ls.has("workspace.workspace_edit.document_changes")
-    return ls.edits.code_actions(params, applies)
+    return ls.edits.code_actions(params, ls.has("workspace.apply_edit"))
 
 
 async def run_edit(ls: CodeLlamaServer, *args: Any) -> dict:
-    return await ls.edits.execute(list(args), ls.workspace_apply_edit_async)
+    return await ls.edits.execute(list(args), ls.workspace_apply_edit_async,
+                                  ls.has("workspace.workspace_edit.document_changes"))

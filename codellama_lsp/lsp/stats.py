@@ -25,7 +25,10 @@ class Stats:
     requests: int = 0
     shown: int = 0  # answers with at least one item
     items: int = 0
-    accepted: int = 0
+    accepted: int = 0  # items accepted whole (by the accept command or seen in the document)
+    accepted_partial: int = 0  # items accepted in part (a word, a line)
+    accepted_chars: int = 0  # characters of suggestions accepted, whole or in part
+    accepted_from_changes: int = 0  # of `accepted`: seen in the document (no accept command)
     cancelled: int = 0  # by $/cancelRequest
     superseded: int = 0  # cancelled by a newer request for the same document
     cache_hits: int = 0
@@ -41,33 +44,49 @@ class Stats:
     _open_items: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def shown_items(self, count: int) -> list[int]:
-        """Count an answer of `count` items; their ids, for the accept command's argument."""
+    def shown_items(self, texts: list[str]) -> list[int]:
+        """Count an answer of these items; their ids, for the accept command's argument."""
         with self._lock:
-            if count:
+            if texts:
                 self.shown += 1
-                self.items += count
-            ids = [next(self._ids) for _ in range(count)]
-            for item_id in ids:
-                self._open_items[item_id] = True
+                self.items += len(texts)
+            ids = [next(self._ids) for _ in texts]
+            for item_id, text in zip(ids, texts):
+                self._open_items[item_id] = len(text)
             while len(self._open_items) > _KEPT_ITEM_IDS:
                 self._open_items.popitem(last=False)
             return ids
 
-    def accept(self, item_id: object) -> bool:
-        """Count the acceptance of a shown item, once per item."""
+    def accept(self, item_id: object, accepted_chars: object = None,
+               from_changes: bool = False) -> bool:
+        """Count the acceptance of a shown item, once per item: whole, or its first
+        `accepted_chars` characters (a partial accept: a word, a line)."""
+        if isinstance(accepted_chars, bool) or (
+                accepted_chars is not None and not isinstance(accepted_chars, int)):
+            return False
         with self._lock:
-            if not isinstance(item_id, int) or self._open_items.pop(item_id, None) is None:
+            if not isinstance(item_id, int) or isinstance(item_id, bool):
                 return False
-            self.accepted += 1
-            return True
+            length = self._open_items.pop(item_id, None)
+            if length is None:
+                return False
+            chars = length if accepted_chars is None else max(0, min(accepted_chars, length))
+            if chars >= length:
+                self.accepted += 1
+                self.accepted_from_changes += from_changes
+            elif chars > 0:
+                self.accepted_partial += 1
+            self.accepted_chars += chars
+            return chars > 0
 
     def snapshot(self) -> dict:
         latencies, engine = list(self.latencies_ms), list(self.engine_ms)
         overhead = list(self.overhead_ms)
         return {
             "requests": self.requests, "shown": self.shown, "items": self.items,
-            "accepted": self.accepted, "cancelled": self.cancelled,
+            "accepted": self.accepted, "accepted_partial": self.accepted_partial,
+            "accepted_chars": self.accepted_chars,
+            "accepted_from_changes": self.accepted_from_changes, "cancelled": self.cancelled,
             "superseded": self.superseded, "cache_hits": self.cache_hits,
             "forwarded": self.forwarded, "prompt_tokens": self.prompt_tokens,
             "reused_prompt_tokens": self.reused_prompt_tokens,

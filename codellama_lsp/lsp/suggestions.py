@@ -15,7 +15,7 @@ from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_doc
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.syntax.parsed import ParsedDocument
-from fim.engines.base import Engine, GenerationRequest, GenerationResult
+from fim.engines.base import Engine, GenerationRequest, GenerationResult, StopReason
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
         if result is None:  # cleaned up to nothing, or cancelled
             continue
         engine_s += result.result.total_s
-        if result.result.stop_reason == "cancelled":
+        if result.result.stop_reason == StopReason.CANCELLED:
             break
         if result.text.strip() and result.text not in texts:
             texts.append(result.text)

@@ -115,6 +115,12 @@ def is_source_path(path: str | PurePath) -> bool:
     return spec is not None and spec.parsed
 
 
+def source_glob() -> str:
+    """A glob for the files of the languages we parse (`**/*.{py,js,...}`)."""
+    extensions = sorted({ext[1:] for spec in LANGUAGES if spec.parsed for ext in spec.extensions})
+    return "**/*.{" + ",".join(extensions) + "}"
+
+
 def language_id_for_path(path: str | PurePath) -> str:
     """The LSP language id of a file, from its extension ("plaintext" where unknown)."""
     spec = _BY_EXTENSION.get(PurePath(path).suffix.lower())

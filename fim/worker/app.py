@@ -1,8 +1,11 @@
 """The worker's HTTP API (Starlette): OpenAI-compatible completions over a BatchScheduler.
 
 POST /v1/completions, GET /v1/models (both behind the API key, if one is set), GET /health and
-GET /metrics (Prometheus text). A completion's jobs are queued before its response starts; the
-response then waits for them while listening for the client to leave, and cancels them if it does.
+GET /metrics (Prometheus text). A completion's body is read within a size limit, then parsed and
+tokenized on a thread (never on the event loop, which serves every client); its jobs are queued
+before its response starts; the response then waits for them while listening for the client to
+leave, and cancels them if it does. While the worker drains (shutting down) new completions and
+/health get 503 and the completions in flight finish.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import contextlib
 import hmac
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -24,6 +28,8 @@ from fim.engines.base import GenerationRequest, GenerationResult, StopReason
 from fim.tokenizer import Tokenizer
 from fim.worker import openai_api as api
 from fim.worker.batching import BatchScheduler, Job, QueueFull
+from fim.worker.body import BodyTooLarge, read_body
+from fim.worker.drain import Drain
 
 ANONYMOUS = "(anonymous)"  # the cache slot of requests without `user`
 
@@ -38,11 +44,17 @@ class WorkerConfig:
 class Handlers:
     """The worker's HTTP endpoints over one scheduler."""
 
-    def __init__(self, scheduler: BatchScheduler, config: WorkerConfig) -> None:
+    def __init__(self, scheduler: BatchScheduler, config: WorkerConfig, drain: Drain) -> None:
         self.scheduler = scheduler
         self.config = config
+        self.drain = drain
         self.tokenizer: Tokenizer = scheduler.tokenizer
         self.metrics = scheduler.metrics
+        self.limits = api.request_limits(self.tokenizer, config.context_window,
+                                         scheduler.max_queue)
+        # One thread parses and tokenizes, one body at a time: bounded CPU and memory, and the
+        # same thread (so the same malloc arena) for the life of the worker.
+        self.parser = ThreadPoolExecutor(1, thread_name_prefix="codellama-parse")
 
     def authorized(self, request: Request) -> bool:
         if not self.config.api_key:
@@ -62,25 +74,37 @@ class Handlers:
                            "unauthorized", "authentication_error")
 
     async def completions(self, request: Request) -> Response | CompletionAnswer:
+        if self.drain.draining:
+            return self.refuse(503, "the worker is shutting down; retry on another worker",
+                               "draining", "server_error",
+                               headers={"Retry-After": "1", "Connection": "close"})
         if not self.authorized(request):
             return self.unauthorized()
         try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return self.refuse(400, "the request body is not valid JSON", "bad_request")
-        config = self.config
+            raw = await read_body(request, self.limits.max_body_bytes)
+        except BodyTooLarge as exc:
+            return self.refuse(413, str(exc), "too_large", headers={"Connection": "close"})
+        except ClientDisconnect:  # gone while sending its body: nobody to answer
+            self.metrics.errors.labels(kind="client_closed").inc()
+            return Response(status_code=499)  # nginx's "client closed request", for /metrics
         try:
-            params = api.parse_completion(body, self.tokenizer, config.context_window,
-                                          config.model_name)
+            params = await asyncio.get_running_loop().run_in_executor(self.parser, self._parse,
+                                                                      raw)
         except api.BadRequest as exc:
             return self.refuse(exc.status, str(exc), "bad_request", param=exc.param)
-        answer = CompletionAnswer(params, config.model_name, self.metrics)
+        answer = CompletionAnswer(params, self.config.model_name, self.metrics, self.drain)
         try:
             self.scheduler.submit(answer.jobs)
         except QueueFull as exc:
+            answer.close()
             return self.refuse(429, f"{exc}; retry later", "overloaded", "rate_limit_error",
                                headers={"Retry-After": "1"})
         return answer
+
+    def _parse(self, raw: bytes) -> api.CompletionParams:
+        """JSON and tokenization: on a worker thread, as a long prompt takes a while."""
+        return api.parse_completion(api.parse_json(raw), self.tokenizer, self.limits,
+                                    self.config.model_name)
 
     async def models(self, request: Request) -> Response:
         if not self.authorized(request):
@@ -90,8 +114,9 @@ class Handlers:
             "owned_by": "codellama-lsp", "max_model_len": self.config.context_window}]})
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "model": self.config.model_name,
-                             "queue_depth": self.scheduler.queue_depth})
+        status, code = ("draining", 503) if self.drain.draining else ("ok", 200)
+        return JSONResponse({"status": status, "model": self.config.model_name,
+                             "queue_depth": self.scheduler.queue_depth}, code)
 
     async def metrics_page(self, request: Request) -> Response:
         return Response(self.metrics.render(), media_type=self.metrics.content_type)
@@ -101,34 +126,44 @@ class Handlers:
         detail = getattr(exc, "detail", "internal error")
         return JSONResponse(api.error_body(str(detail)), status)
 
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        """A bug, not the client's fault: still a JSON answer (starlette logs the traceback)."""
+        self.metrics.errors.labels(kind="internal").inc()
+        return JSONResponse(api.error_body("internal error", "server_error"), 500)
+
 
 def create_app(scheduler: BatchScheduler, config: WorkerConfig) -> CountRequests:
-    """The ASGI app; the scheduler's thread runs while the app does."""
-    handlers = Handlers(scheduler, config)
+    """The ASGI app; the scheduler's thread runs while the app does. Its `drain` stops it."""
+    drain = Drain()
+    handlers = Handlers(scheduler, config, drain)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         scheduler.start()
         yield
         scheduler.stop()
+        handlers.parser.shutdown(wait=False)
 
     routes = [Route("/v1/completions", handlers.completions, methods=["POST"]),
               Route("/v1/models", handlers.models, methods=["GET"]),
               Route("/health", handlers.health, methods=["GET"]),
               Route("/metrics", handlers.metrics_page, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: handlers.http_error})
-    return CountRequests(app, scheduler.metrics)
+                    exception_handlers={HTTPException: handlers.http_error,
+                                        Exception: handlers.server_error})
+    return CountRequests(app, scheduler.metrics, drain)
 
 
 class CountRequests:
-    """ASGI middleware: count every answered request by path and status."""
+    """ASGI middleware: count every answered request by path and status, and the completions in
+    flight (for the drain)."""
 
     _KNOWN = {"/v1/completions", "/v1/models", "/health", "/metrics"}
 
-    def __init__(self, app, metrics) -> None:
+    def __init__(self, app, metrics, drain: Drain) -> None:
         self.app = app
         self.metrics = metrics
+        self.drain = drain
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -141,16 +176,26 @@ class CountRequests:
                 self.metrics.requests.labels(path=path, status=str(message["status"])).inc()
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        if path != "/v1/completions":
+            await self.app(scope, receive, counting_send)
+            return
+        self.drain.in_flight += 1
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            self.drain.in_flight -= 1
 
 
 class CompletionAnswer:
     """The ASGI response of one completion request: its jobs, their events, the client's fate."""
 
-    def __init__(self, params: api.CompletionParams, model_name: str, metrics) -> None:
+    def __init__(self, params: api.CompletionParams, model_name: str, metrics,
+                 drain: Drain) -> None:
         self.params = params
         self.model_name = model_name
         self.metrics = metrics
+        self.drain = drain
+        drain.track(self)
         self.started = time.perf_counter()
         self.request_id = api.completion_id()
         self.created = api.now()
@@ -182,6 +227,10 @@ class CompletionAnswer:
         for job in self.jobs:
             job.request.cancel.set()
 
+    def close(self) -> None:
+        self.cancel()  # a no-op for finished jobs
+        self.drain.untrack(self)
+
     async def __call__(self, scope, receive, send) -> None:
         watcher = asyncio.create_task(self._watch(receive))
         try:
@@ -193,7 +242,7 @@ class CompletionAnswer:
             self.cancel()
         finally:
             watcher.cancel()
-            self.cancel()  # a no-op for finished jobs
+            self.close()
             self.metrics.latency.observe(time.perf_counter() - self.started)
 
     async def _watch(self, receive) -> None:

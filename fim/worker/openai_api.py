@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,6 +12,13 @@ from fim.tokenizer import Tokenizer, TokenizerError
 
 MAX_CHOICES = 16
 MAX_STOPS = 16
+# Below these, float32 sampling has no distribution left (logits / 1e-300 overflow; a top_p that
+# rounds to 0 keeps no token). Smaller values mean "the most likely token", which these give.
+MIN_TEMPERATURE = 1e-5  # below: greedy, as vLLM does
+MIN_TOP_P = 1e-6  # keeps the most likely token alone, as any smaller top_p would
+# A request body's size limit, per token of context and per generation it may ask for: room for
+# text prompts escaped as \uXXXX, far more than any prompt that fits the context window needs.
+BODY_BYTES_PER_TOKEN = 16
 # Fields an OpenAI client may send that the worker cannot honour: refused, not ignored.
 _UNSUPPORTED = {"logprobs": None, "echo": False, "best_of": None, "suffix": None,
                 "logit_bias": None, "frequency_penalty": 0, "presence_penalty": 0}
@@ -23,6 +31,37 @@ class BadRequest(ValueError):
         super().__init__(message)
         self.param = param
         self.status = status
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one worker can serve, known before a request's prompt is tokenized."""
+
+    context_window: int
+    max_generations: int = MAX_CHOICES  # prompts times n; at most the queue's size
+    max_text_chars: int = 0  # longer text cannot fit the context window (0: unchecked)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return max(2 ** 20, BODY_BYTES_PER_TOKEN * MAX_CHOICES * self.context_window)
+
+
+def request_limits(tokenizer: Tokenizer, context_window: int, max_queue: int) -> RequestLimits:
+    """Limits for a worker: no text prompt of more characters than the context window's tokens
+    can hold (each token spells at most the longest piece), no more generations than queue room."""
+    longest = max((len(tokenizer.piece(i)) for i in range(tokenizer.vocab_size)), default=1)
+    return RequestLimits(context_window, min(MAX_CHOICES, max_queue),
+                         (context_window + 8) * max(longest, 1))
+
+
+def parse_json(raw: bytes) -> object:
+    """The body as JSON, or BadRequest (not JSON, not UTF-8, or nested too deep to parse)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
+    except ValueError:
+        raise BadRequest("the request body is not valid JSON") from None
 
 
 @dataclass
@@ -41,9 +80,12 @@ class CompletionParams:
     stop_token_ids: list[int] = field(default_factory=list)
 
 
-def parse_completion(body: object, tokenizer: Tokenizer, context_window: int,
+def parse_completion(body: object, tokenizer: Tokenizer, limits: RequestLimits,
                      model_name: str) -> CompletionParams:
-    """Check a request body and turn it into parameters; raise BadRequest naming the problem."""
+    """Check a request body and turn it into parameters; raise BadRequest naming the problem.
+
+    What needs no tokenizer is checked first: a request that can never be served costs no
+    tokenization."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     model = body.get("model")
@@ -54,60 +96,75 @@ def parse_completion(body: object, tokenizer: Tokenizer, context_window: int,
         if body.get(name, default) not in (default, None):
             raise BadRequest(f"{name} is not supported by this worker", name)
     params = CompletionParams(
-        prompts=_prompts(body.get("prompt"), tokenizer),
-        max_tokens=_integer(body, "max_tokens", 16, 1, context_window),
-        temperature=_number(body, "temperature", 1.0, 0.0, 2.0),
-        top_p=_number(body, "top_p", 1.0, 0.0, 1.0),
+        prompts=[],
+        max_tokens=_integer(body, "max_tokens", 16, 1, limits.context_window),
+        temperature=_temperature(body),
+        top_p=_top_p(body),
         stop=_stops(body.get("stop")),
         n=_integer(body, "n", 1, 1, MAX_CHOICES),
         stream=_boolean(body, "stream", False),
+        include_usage=_include_usage(body),
         user=_string(body, "user"),
         seed=_optional_integer(body, "seed"),
         ignore_eos=_boolean(body, "ignore_eos", False),
         stop_token_ids=_token_ids(body.get("stop_token_ids", []), tokenizer, "stop_token_ids"),
     )
-    if params.top_p == 0:
-        raise BadRequest("top_p must be greater than 0", "top_p")
-    options = body.get("stream_options")
-    if options is not None:
-        if not isinstance(options, dict):
-            raise BadRequest("stream_options must be an object", "stream_options")
-        params.include_usage = bool(options.get("include_usage", False))
+    prompts = _prompt_list(body.get("prompt"))
+    _check_room(len(prompts) * params.n, limits)
+    params.prompts = [_prompt_ids(prompt, tokenizer, limits) for prompt in prompts]
     for ids in params.prompts:
-        if len(ids) + params.max_tokens > context_window:
+        if len(ids) + params.max_tokens > limits.context_window:
             raise BadRequest(f"prompt of {len(ids)} tokens plus max_tokens {params.max_tokens} "
-                             f"exceeds the context window of {context_window} tokens", "prompt")
-    if len(params.prompts) * params.n > MAX_CHOICES:
-        raise BadRequest(f"at most {MAX_CHOICES} generations per request (prompts times n)", "n")
+                             f"exceeds the context window of {limits.context_window} tokens",
+                             "prompt")
     return params
 
 
-def _prompts(prompt: object, tokenizer: Tokenizer) -> list[list[int]]:
-    """One prompt or a list of them; each text or token ids."""
+def _check_room(generations: int, limits: RequestLimits) -> None:
+    """Refuse for good (400, not 429) what no queue of this worker could ever hold."""
+    if generations > MAX_CHOICES:
+        raise BadRequest(f"at most {MAX_CHOICES} generations per request (prompts times n)", "n")
+    if generations > limits.max_generations:
+        raise BadRequest(f"{generations} generations (prompts times n) can never fit this "
+                         f"worker's queue of {limits.max_generations} (--max-queue)", "n")
+
+
+def _prompt_list(prompt: object) -> list[str | list]:
+    """One prompt or a list of them, each text or a (not yet checked) list of token ids."""
     if isinstance(prompt, str):
-        return [_text_ids(prompt, tokenizer)]
+        return [prompt]
     if isinstance(prompt, list) and prompt and all(isinstance(p, int) for p in prompt):
-        return [_token_ids(prompt, tokenizer, "prompt")]
+        return [prompt]
     if isinstance(prompt, list) and prompt:
-        prompts = []
         for item in prompt:
-            if isinstance(item, str):
-                prompts.append(_text_ids(item, tokenizer))
-            elif isinstance(item, list) and item:
-                prompts.append(_token_ids(item, tokenizer, "prompt"))
-            else:
+            if not isinstance(item, str) and not (isinstance(item, list) and item):
                 raise BadRequest("each prompt must be text or a non-empty list of token ids",
                                  "prompt")
-        return prompts
+        return prompt
     raise BadRequest("prompt must be text, a non-empty list of token ids, or a list of those",
                      "prompt")
 
 
-def _text_ids(text: str, tokenizer: Tokenizer) -> list[int]:
+def _prompt_ids(prompt: str | list, tokenizer: Tokenizer, limits: RequestLimits) -> list[int]:
+    if isinstance(prompt, list):
+        return _token_ids(prompt, tokenizer, "prompt")
+    if limits.max_text_chars and len(prompt) > limits.max_text_chars:
+        raise BadRequest(f"a text prompt of {len(prompt)} characters cannot fit the context "
+                         f"window of {limits.context_window} tokens", "prompt")
+    _check_unicode(prompt, "prompt")
     try:
-        return parse_prompt_text(tokenizer, text)
+        return parse_prompt_text(tokenizer, prompt)
     except TokenizerError as exc:
         raise BadRequest(str(exc), "prompt") from None
+
+
+def _check_unicode(text: str, name: str) -> None:
+    """JSON can spell a lone UTF-16 surrogate (\\ud800), which no tokenizer can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(f"{name} holds a lone surrogate ({text[exc.start]!r} at character "
+                         f"{exc.start}), which is not Unicode text", name) from None
 
 
 def _token_ids(ids: object, tokenizer: Tokenizer, name: str) -> list[int]:
@@ -128,6 +185,8 @@ def _stops(stop: object) -> list[str]:
         raise BadRequest("stop must be a non-empty string or a list of them", "stop")
     if len(stops) > MAX_STOPS:
         raise BadRequest(f"at most {MAX_STOPS} stop strings", "stop")
+    for text in stops:
+        _check_unicode(text, "stop")
     return stops
 
 
@@ -154,6 +213,27 @@ def _number(body: dict, name: str, default: float, low: float, high: float) -> f
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
         raise BadRequest(f"{name} must be a number from {low} to {high}, got {value!r}", name)
     return float(value)
+
+
+def _temperature(body: dict) -> float:
+    value = _number(body, "temperature", 1.0, 0.0, 2.0)
+    return 0.0 if value < MIN_TEMPERATURE else value
+
+
+def _top_p(body: dict) -> float:
+    value = _number(body, "top_p", 1.0, 0.0, 1.0)
+    if value == 0:
+        raise BadRequest("top_p must be greater than 0", "top_p")
+    return max(value, MIN_TOP_P)
+
+
+def _include_usage(body: dict) -> bool:
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise BadRequest("stream_options must be an object", "stream_options")
+    return bool(options.get("include_usage", False))
 
 
 def _boolean(body: dict, name: str, default: bool) -> bool:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fim.engines.base import GenerationRequest, GenerationResult
+from fim.engines.base import GenerationRequest, GenerationResult, StopReason
 from fim.engines.local import LoadOptions
 from fim.tokenizer import Tokenizer
 
@@ -24,7 +24,7 @@ class ScriptedEngine:
 
     tokenizer: Tokenizer
     reply: str
-    stop_reason: str = "eot"
+    stop_reason: StopReason | str = StopReason.EOT
     context_window: int = 4096
     requests: list[GenerationRequest] = field(default_factory=list)
     closed: bool = False
@@ -32,10 +32,14 @@ class ScriptedEngine:
     def generate(self, request: GenerationRequest) -> GenerationResult:
         self.requests.append(request)
         if request.cancel.is_set():
-            return GenerationResult("", "cancelled", len(request.prompt_ids), 0, 0.0, 0.0)
+            return GenerationResult("", StopReason.CANCELLED, len(request.prompt_ids), 0, 0.0,
+                                    0.0)
         generated = len(self.tokenizer.encode(self.reply)) if self.reply else 0
-        return GenerationResult(self.reply, self.stop_reason, len(request.prompt_ids),
-                                generated, 0.01, 0.02)
+        return GenerationResult(self.reply, StopReason(self.stop_reason),
+                                len(request.prompt_ids), generated, 0.01, 0.02)
+
+    def prefill(self, request: GenerationRequest) -> int:
+        return 0  # keeps no cache
 
     def close(self) -> None:
         self.closed = True

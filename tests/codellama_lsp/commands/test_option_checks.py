@@ -102,6 +102,7 @@ CASES = [(MODEL_COMMANDS[command] + args, option, allowed)
     (["serve", "--model", "{model}", "--max-batch", "-2"], "--max-batch", "positive"),
     (["serve", "--model", "{model}", "--cache-slots", "-1"], "--cache-slots", "0 or a positive"),
     (["serve", "--model", "{model}", "--api-key", ""], "--api-key", "give a key"),
+    (["serve", "--model", "{model}", "--shutdown-grace", "-1"], "--shutdown-grace", "from 0 up"),
     (["lsp", "--model", "{model}", "--tcp", "localhost"], "--tcp", "HOST:PORT"),
     (["make-tiny-model", "{file}"], "DIR", "choose a new folder"),
     (["make-tiny-model", "{model}"], "DIR", "--force"),

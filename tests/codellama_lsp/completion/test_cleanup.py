@@ -27,6 +27,13 @@ def shown(language: str, source: str, answer: str) -> str | None:
 
 
 GOLDEN = {
+    # A control character ends the answer: no code holds one (eglot refuses a reply with NUL).
+    "control_character_ends_the_answer": [
+        ("python", "x = █\n", "compute(1)\x00\x00garbage", "compute(1)"),
+        ("typescript", "const x = █\n", "f(1);\x1b[0m", "f(1);"),
+        ("java", "class A {\n  int x = █\n}\n", "\x00", None),
+        ("go", "package a\n\nvar x = █\n", "g(1)\x7f", "g(1)"),
+    ],
     # A one-line suggestion stops at the newline.
     "line_stops_at_newline": [
         ("python", 'print("hello █")\n', 'world")\nprint("again")', "world"),

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_lsp.completion.item_range import replaced_length, rest_of_line
+from codellama_lsp.completion.item_range import (
+    replaced_length,
+    rest_of_line,
+    without_closers,
+    word_before,
+)
 
 
 @pytest.mark.parametrize("completion, rest, replaced", [
@@ -29,3 +34,17 @@ def test_rest_of_line_stops_at_any_line_end():
     assert rest_of_line("f(|)\r\nnext", 2) == "|)"
     assert rest_of_line("ab\rc", 1) == "b"
     assert rest_of_line("abc", 3) == ""
+
+
+@pytest.mark.parametrize("text, offset, word", [
+    ("x = total", 9, "total"), ("x = total(", 10, ""), ("a\nfoo_1", 7, "foo_1"),
+    ("ab\r\ncd", 6, "cd"), ("", 0, ""), ("naïve", 5, "naïve"),
+])
+def test_word_before_the_cursor(text, offset, word):
+    assert word_before(text, offset) == word
+
+
+def test_without_closers_leaves_what_is_right_of_the_cursor_in_place():
+    assert without_closers('"hello")', ")") == '"hello"'
+    assert without_closers("x) ", ")") == "x"
+    assert without_closers("a, b]\n", "]") == "a, b]\n"

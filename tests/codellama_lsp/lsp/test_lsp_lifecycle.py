@@ -12,6 +12,7 @@ import sys
 import pytest
 from lsprotocol import types
 
+from tests.support.engines import FakeServingEngine
 from tests.support.lsp_session import (
     ROOT,
     capabilities,
@@ -105,23 +106,61 @@ async def test_the_position_encoding_the_client_offers_is_used(encoding, column)
         await client.stop()
 
 
-async def test_completion_fallback_for_clients_without_inline_completion(tiny_model):
-    client, _ = await start({"model": str(tiny_model), "maxNewTokens": 8, "debounceMs": 0},
-                            capabilities(inline=False))
+def scripted_engine(answer: str) -> FakeServingEngine:
+    """A serving engine (TGI's protocol) that answers every prompt with `answer`."""
+    reply = {"generated_text": answer, "details": {"finish_reason": "eos_token",
+                                                   "generated_tokens": 3}}
+    return FakeServingEngine({("POST", "/generate"): lambda body: (200, reply, {})})
+
+
+async def test_completion_fallback_items_insert_their_whole_text(tiny_model):
+    engine = scripted_engine("a + b  # the sum")
+    client, _ = await start({"engine": "tgi+" + engine.url, "model": str(tiny_model),
+                             "maxNewTokens": 8, "debounceMs": 0}, capabilities(inline=False))
     try:
         await wait_for_model(client)
         uri = "file:///fallback.py"
-        open_document(client, uri, SOURCE)
+        open_document(client, uri, "def add(a, b):\n    return x\n")
         result = await client.text_document_completion_async(types.CompletionParams(
-            text_document=types.TextDocumentIdentifier(uri), position=types.Position(1, 11)))
-        assert result.is_incomplete and len(result.items) <= 1
-        for item in result.items:
-            assert item.text_edit.range.start == types.Position(1, 11)
-            assert item.text_edit.new_text and item.label
-            assert item.command.command == "codellama.accept"
+            text_document=types.TextDocumentIdentifier(uri), position=types.Position(1, 12)))
+        (item,) = result.items
+        # No range: clients replace the word before the cursor ("x") with the insertText,
+        # all of it (Neovim's omnifunc keeps only the first word of a textEdit's newText).
+        assert item.text_edit is None and item.insert_text == "xa + b  # the sum"
+        assert item.filter_text == item.insert_text and item.label == "a + b  # the sum"
+        assert item.insert_text_format == types.InsertTextFormat.PlainText
+        assert item.command.command == "codellama.accept"
+        # A client that never runs the accept command (eglot): the acceptance is seen in the
+        # document's change.
+        change(client, uri, 2, (1, 11), (1, 12), item.insert_text)
+        counted = await stats(client)
+        assert counted["accepted"] == 1 and counted["accepted_from_changes"] == 1
     finally:
         await client.shutdown_session()
         await client.stop()
+        engine.close()
+
+
+async def test_partial_acceptance_is_counted_apart(tiny_model):
+    engine = scripted_engine("total = a + b\n    return total")
+    client, _ = await start({"engine": "tgi+" + engine.url, "model": str(tiny_model),
+                             "maxNewTokens": 8, "debounceMs": 0})
+    try:
+        await wait_for_model(client)
+        uri = "file:///partial.py"
+        open_document(client, uri, "def add(a, b):\n    \n")
+        answer = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+        (item,) = answer.items
+        (item_id,) = item.command.arguments
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="codellama.accept", arguments=[item_id, len("total ")]))
+        counted = await stats(client)
+        assert (counted["accepted"], counted["accepted_partial"]) == (0, 1)
+        assert counted["accepted_chars"] == len("total ")
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+        engine.close()
 
 
 async def test_shutdown_and_exit_end_the_process_cleanly():
@@ -142,6 +181,13 @@ def _read_message(stream) -> dict:
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
     return json.loads(stream.read(length))
+
+
+def _read_answer(stream) -> dict:
+    """The next answer, past notifications (window/logMessage)."""
+    while "method" in (message := _read_message(stream)):
+        pass
+    return message
 
 
 def test_tcp_serves_the_same_protocol():
@@ -167,6 +213,13 @@ def test_tcp_serves_the_same_protocol():
             reply = _read_message(stream)
             assert reply["id"] == 1
             assert "inlineCompletionProvider" in reply["result"]["capabilities"]
+            # The same reader as over stdio: a broken frame is answered and skipped.
+            connection.sendall(b"Content-Length: ten\r\n\r\n{}")
+            assert _read_answer(stream)["error"]["code"] == -32700
+            body = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "codellama/stats"})
+            connection.sendall(f"content-length: {len(body)}\r\n\r\n{body}".encode())
+            reply = _read_answer(stream)
+            assert reply["id"] == 2 and "requests" in reply["result"]
     finally:
         process.terminate()
         process.wait(10)

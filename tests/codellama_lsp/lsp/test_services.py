@@ -11,6 +11,7 @@ from lsprotocol import types
 
 from codellama_lsp.lsp.code_actions import EditTarget
 from codellama_lsp.lsp.completion_service import CompletionService
+from codellama_lsp.lsp.documents import Change
 from codellama_lsp.lsp.edit_service import EditService, StaleEdit
 from codellama_lsp.lsp.engine_pool import EnginePool
 from codellama_lsp.lsp.settings import Settings
@@ -139,3 +140,34 @@ async def test_files_changed_on_disk_are_read_again(tmp_path: Path, tokenizer):
                           "x = parse_order(1) + parse_more(2)\n").parsed
     found = {s.text.split("(")[0] for s in state.snippets.snippets_for(document, 10)}
     assert {"def parse_order", "def parse_more"} <= found
+
+
+async def test_clients_without_document_changes_get_plain_changes(tokenizer):
+    engine = ScriptedEngine(tokenizer, " ```python\ndef total(items: list) -> int:\n```", "eos")
+    state = server_state(engine, instruct_model="scripted")
+    applied: list[types.ApplyWorkspaceEditParams] = []
+
+    async def apply_edit(params: types.ApplyWorkspaceEditParams
+                         ) -> types.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    result = await EditService(state).execute([target(1).as_argument()], apply_edit,
+                                              document_changes=False)
+    assert result["applied"] and applied[0].edit.document_changes is None
+    (edit,) = applied[0].edit.changes[URI]
+    assert edit.new_text == "def total(items: list) -> int:\n"
+
+
+async def test_an_item_seen_in_the_document_counts_as_accepted_once(tokenizer):
+    state = server_state(ScriptedEngine(tokenizer, "return sum(items)\n"))
+    completions = CompletionService(state)
+    state.models.load_completion(state.settings)
+    answer = await completions.answer(URI, 1, 4, invoked=False)
+    assert answer is not None
+    # The client inserts the item (and never runs the accept command).
+    document = state.change(URI, 2, [Change("return sum(items)", (1, 4), (1, 4))])
+    completions.document_changed(document)
+    completions.document_changed(document)
+    assert completions.stats.accepted == completions.stats.accepted_from_changes == 1
+    assert not completions.stats.accept(answer.item_ids[0])  # the command after it: not again

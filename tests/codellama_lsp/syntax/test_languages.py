@@ -90,3 +90,9 @@ def test_languages_known_for_edits_only_are_not_parsed():
     assert not languages.is_source_path("notes.rb")
     document = ParsedDocument("puts 1\n", "ruby")
     assert document.language is None and document.tree is None
+
+
+def test_the_file_watcher_glob_names_the_parsed_extensions():
+    glob = languages.source_glob()
+    assert glob.startswith("**/*.{") and ",py," in glob and ",tsx," in glob
+    assert ",rb," not in glob  # not parsed: not indexed, not watched

@@ -3,6 +3,7 @@ RemoteEngine: completions, streaming, text and token-id prompts, errors, cancell
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -168,14 +169,63 @@ def test_a_missing_or_wrong_key_gets_401(worker):
     ({"prompt": "x", "logprobs": 2}, "logprobs is not supported"),
     ({"prompt": "x", "seed": 2 ** 70}, "seed must be"),
     ({"prompt": "<SUF> a <PRE> b"}, "Code Llama's form"),
+    ('{"prompt": "def f():\\ud800 return"}', "lone surrogate"),
+    ('{"prompt": ["x", "\\udfff"]}', "lone surrogate"),
+    ('{"prompt": "x", "stop": "\\ud83d"}', "lone surrogate"),
+    ("[" * 100_000, "nested too deeply"),
+    ('{"prompt": ' + "[" * 100_000, "nested too deeply"),
+    (b'{"prompt": "\xff\xfe"}', "not valid JSON"),
+    ('{"prompt": "x", "max_tokens": 1' + "0" * 5000 + "}", "not valid JSON"),
+    ('{"prompt": "x", "temperature": NaN}', "temperature must be"),
+    ({"prompt": "x", "top_p": 0}, "top_p must be greater than 0"),
+    ({"prompt": "x = 1\n" * 20_000}, "cannot fit the context window"),
 ])
 def test_a_bad_request_gets_400_with_a_message(client, body, words):
-    if isinstance(body, str):
+    if isinstance(body, (str, bytes)):
         response = client.post("/v1/completions", content=body)
     else:
         response = client.post("/v1/completions", json=body)
     assert response.status_code == 400
     assert words in response.json()["error"]["message"]
+
+
+def test_sampling_settings_that_underflow_float32_mean_the_most_likely_token(client,
+                                                                           tiny_engine):
+    ids = ids_for(tiny_engine, *CASES[0])
+    greedy = complete(client, prompt=ids, max_tokens=12)["choices"][0]["text"]
+    for settings in ({"temperature": 1e-300}, {"temperature": 1e-45},
+                     {"temperature": 1.0, "top_p": 1e-300, "seed": 5},
+                     {"temperature": 2.0, "top_p": 5e-324, "seed": 6}):
+        assert complete(client, prompt=ids, max_tokens=12, **settings)[
+            "choices"][0]["text"] == greedy, settings
+
+
+def test_a_body_over_the_size_limit_gets_413_and_health_answers_meanwhile(client, worker):
+    big = b'{"prompt": "' + b"x = 1\\n" * (20 * 2 ** 20 // 7) + b'"}'
+    answers: list[httpx.Response] = []
+    sender = threading.Thread(target=lambda: answers.append(
+        httpx.post(worker.url + "/v1/completions", headers=AUTH, content=big, timeout=60)))
+    sender.start()
+    while sender.is_alive():
+        assert client.get("/health").status_code == 200
+    assert answers[0].status_code == 413
+    assert "larger than this worker's limit of" in answers[0].json()["error"]["message"]
+    pieces = [b'{"prompt": "'] + [b"y" * 2 ** 16] * 40  # sent chunked: no Content-Length
+    chunked = client.post("/v1/completions", content=iter(pieces))
+    assert chunked.status_code == 413
+    assert worker.metric('codellama_worker_errors_total{kind="too_large"}') == 2
+
+
+def test_a_client_gone_while_sending_its_body_is_a_client_close_not_a_500(worker):
+    closed = worker.metric('codellama_worker_errors_total{kind="client_closed"}')
+    port = int(worker.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                     + KEY.encode() + b"\r\nContent-Length: 1000\r\n\r\n{\"prompt\": ")
+    assert worker.wait_for('codellama_worker_errors_total{kind="client_closed"}',
+                           lambda v: v == closed + 1) == closed + 1
+    assert not [k for k in worker.metrics() if 'status="500"' in k]
+    assert "Traceback" not in worker.log()
 
 
 def test_an_unknown_model_gets_404_naming_the_served_one(client, worker, tiny_model):

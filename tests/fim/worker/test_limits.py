@@ -1,5 +1,6 @@
 """A worker with room for one running and one waiting generation: 429 with Retry-After beyond,
-service again once the clients leave; loopback by default."""
+service again once the clients leave; 400 for what could never wait in that queue; loopback by
+default."""
 
 from __future__ import annotations
 
@@ -52,6 +53,21 @@ def test_a_full_queue_answers_429_with_retry_after_and_recovers(worker, tiny_mod
                        timeout=60)
     assert again.status_code == 200
     assert worker.metric('codellama_worker_errors_total{kind="overloaded"}') >= 2
+
+
+@pytest.mark.parametrize("body", [
+    {"prompt": "x = ", "n": 2},
+    {"prompt": ["x = ", "y = "]},
+    {"prompt": [[1, 5], [1, 6]], "max_tokens": 2},
+])
+def test_a_request_larger_than_the_queue_gets_400_not_429(worker, body):
+    overloaded = worker.metric('codellama_worker_errors_total{kind="overloaded"}')
+    response = httpx.post(worker.url + "/v1/completions", json=body, timeout=60)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "can never fit this worker's queue of 1 (--max-queue)" in error["message"]
+    assert error["param"] == "n" and "retry-after" not in response.headers
+    assert worker.metric('codellama_worker_errors_total{kind="overloaded"}') == overloaded
 
 
 def test_it_binds_to_loopback_unless_told_otherwise(worker):
