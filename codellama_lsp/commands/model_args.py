@@ -16,7 +16,7 @@ from collections.abc import Callable
 from codellama_lsp.errors import UserError
 from fim.engines.base import Engine, EngineError
 from fim.engines.factory import open_engine
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES, LoadOptions
 from fim.engines.options import (
     DEVICE_MAPS,
     DEVICES,
@@ -26,11 +26,12 @@ from fim.engines.options import (
     check_model,
     check_quantization,
 )
+from fim.models import AUTO, resolve_options
 
 SEED_MAX = 2**63 - 1  # torch's generators take a 64-bit seed
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL,
+def add_model_args(parser: argparse.ArgumentParser, default_model: str = AUTO,
                    engine: bool = True) -> None:
     group = parser.add_argument_group("model")
     if engine:
@@ -38,7 +39,9 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT
                            help="'local' (the model in this process) or a server URL, "
                            "[PROTOCOL+]http(s)://HOST:PORT")
     group.add_argument("--model", default=default_model,
-                       help="hub id or local model folder")
+                       help="hub id, local model folder or 'demo' (the small bundled model); "
+                       "default " + (default_model if default_model != AUTO else
+                                     "auto: Code Llama 7B if downloaded, else demo"))
     group.add_argument("--device", default="auto", type=device, help=DEVICES)
     group.add_argument("--dtype", default="auto", choices=DTYPES,
                        help="precision (auto: bfloat16/float16 on GPU, float32 on CPU)")
@@ -56,6 +59,9 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str = DEFAULT
 def check_model_args(args: argparse.Namespace, max_new_tokens: int | None = None,
                      model_must_exist: bool = True) -> None:
     """The checks that need more than one option or the model's config.json."""
+    # `demo` and `auto` become a folder or hub id first (the demo model's window bounded).
+    resolved = resolve_options(LoadOptions(model=args.model, context_window=args.context_window))
+    args.model, args.context_window = resolved.model, resolved.context_window
     local = getattr(args, "engine", "local") == "local"
     if max_new_tokens is not None and max_new_tokens >= args.context_window:
         raise UserError(f"--max-new-tokens {max_new_tokens} must be smaller than "

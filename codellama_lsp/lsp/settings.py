@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DEFAULT_MODEL, DTYPES, LoadOptions
+from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES, LoadOptions
 from fim.engines.options import check_context_window, check_device
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
+from fim.models import AUTO
 
 SECTION = "codellama"
 
@@ -19,7 +20,7 @@ SECTION = "codellama"
 @dataclass(frozen=True)
 class Settings:
     engine: str = "local"  # "local" or the URL of a serving engine
-    model: str = DEFAULT_MODEL
+    model: str = AUTO  # Code Llama 7B if downloaded, else the demo model (fim.models)
     device: str = "auto"
     dtype: str = "auto"
     device_map: str | None = None  # "auto": spread a large model over GPUs and CPU memory

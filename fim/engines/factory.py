@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fim.engines.base import Engine, EngineError
 from fim.engines.local import LoadOptions, LocalEngine
+from fim.models import resolve_options
 
 
 def open_engine(engine: str, options: LoadOptions) -> Engine:
@@ -22,6 +23,7 @@ def open_engine(engine: str, options: LoadOptions) -> Engine:
     if "://" in engine:
         from fim.engines.remote import RemoteEngine
 
+        options = resolve_options(options)  # the tokenizer of demo, auto
         return RemoteEngine.open(engine, options.model, options.context_window)
     raise EngineError(f"unknown engine {engine!r} (use 'local' or an http(s):// URL, optionally "
                       "prefixed by openai+, tgi+, llamacpp+, llamacpp-infill+ or ollama+)")

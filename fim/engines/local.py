@@ -21,6 +21,7 @@ from fim.engines.decoding import (
 )
 from fim.engines.kv_slots import Slot, SlotStore
 from fim.engines.options import model_not_found
+from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class LocalEngine:
         import torch
         from transformers import AutoModelForCausalLM
 
+        options = resolve_options(options)  # demo, auto
         source = _model_source(options.model)
         try:
             tokenizer = load_tokenizer(source)

@@ -200,7 +200,7 @@ def test_tab_without_a_suggestion_does_what_it_did_before(editor):
 
 def test_accept_word_inserts_one_word_and_keeps_the_rest_shown(editor):
     shown = editor.show_suggestion("word.py")
-    accepted_before = editor.server_stats()["accepted"]
+    before = editor.server_stats()
     word = re.match(r"\s*[A-Za-z0-9_]+|\s*[^A-Za-z0-9_\s]+|\s+", shown).group(0)
     assert word != shown, "the suggestion is longer than a word"
     editor.nvim.input("<M-w>")
@@ -208,8 +208,11 @@ def test_accept_word_inserts_one_word_and_keeps_the_rest_shown(editor):
     assert editor.lines()[5] == "    return x" + word
     assert editor.suggestion() == shown[len(word):]
     assert editor.marks()[0][3]["virt_text"][0][0] == shown[len(word):].split("\n")[0]
-    until(lambda: editor.server_stats()["accepted"] == accepted_before + 1,
+    until(lambda: editor.server_stats()["accepted_partial"] == before["accepted_partial"] + 1,
           "the partial accept reached the server")
+    after = editor.server_stats()
+    assert after["accepted_chars"] == before["accepted_chars"] + len(word)
+    assert after["accepted"] == before["accepted"]  # a word is not the whole suggestion
 
 
 def test_accept_line_inserts_the_rest_of_the_line(editor):

@@ -1,0 +1,82 @@
+"""What the evaluations share: one completion at a cursor through the editor's path (policy,
+prompt, engine, clean-up), kept both before and after clean-up, and a progress line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from functools import partial
+
+from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
+from codellama_lsp.completion.cursor_prompt import document_prompt
+from codellama_lsp.completion.policy import Mode, decide
+from codellama_lsp.syntax.parsed import ParsedDocument
+from fim.engines.base import Engine, GenerationRequest
+from fim.prompt import FimFormat, choose_format, to_lf
+
+FORMATS = ("psm", "spm")
+
+
+@dataclass(frozen=True)
+class Infill:
+    raw: str  # the model's answer (LF), as it comes without clean-up
+    cleaned: str  # what the editor shows ("" for nothing)
+    mode: Mode
+
+
+def infill(engine: Engine, document: ParsedDocument, offset: int, fim: str,
+           max_new_tokens: int) -> Infill:
+    """Complete at `offset` as the editor does (no cross-file snippets); one generation gives
+    both the raw and the cleaned answer. Where the policy offers nothing, the raw answer is
+    still generated (as for one line), so that "without clean-up" has an answer everywhere."""
+    text = document.text
+    decision = decide(text, offset, document)
+    fmt = choose_format(engine.tokenizer, fim == "spm")
+    built = document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
+                            max_new_tokens)
+    stop = ["\n"] if decision.mode is not Mode.BLOCK else []
+    result = engine.generate(GenerationRequest(built.prompt.ids, max_new_tokens, 0.0, 1.0,
+                                               stop))
+    context = cleanup_context(decision.mode, text, offset,
+                              partial(tree_scope_end, document, offset))
+    cleaned = clean(result.text, context)
+    return Infill(to_lf(result.text), cleaned or "", decision.mode)
+
+
+def fim_format(name: str) -> FimFormat:
+    return FimFormat.SPM if name == "spm" else FimFormat.PSM
+
+
+def add_fim_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fim", choices=FORMATS, default="psm",
+                        help="prompt order: prefix-suffix-middle (default) or suffix-prefix-"
+                        "middle")
+    parser.add_argument("--no-cleanup", action="store_true",
+                        help="score the model's raw answers (default: after clean-up)")
+    parser.add_argument("--max-new-tokens", type=int, default=64,
+                        help="tokens the model may write per completion (default 64)")
+
+
+class ProgressLine:
+    """`[#####.....] done/total <figure>` on stderr, redrawn in place on a terminal."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self._total = total
+        self._label = label
+        self._tty = sys.stderr.isatty()
+        self._shown = -1
+
+    def update(self, done: int, figure: str = "") -> None:
+        tenth = done * 10 // max(self._total, 1)
+        if not self._tty and tenth == self._shown and done != self._total:
+            return  # in a log: a line per tenth
+        self._shown = tenth
+        filled = done * 20 // max(self._total, 1)
+        line = f"{self._label} [{'#' * filled}{'.' * (20 - filled)}] {done}/{self._total} {figure}"
+        print(("\r" if self._tty else "") + line, end="" if self._tty else "\n",
+              file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._tty:
+            print(file=sys.stderr)

@@ -1,0 +1,231 @@
+"""The training loop: fixed seed, checkpoint and resume, a progress bar, a loss curve.
+
+`train(TrainOptions(out=...))` writes into `out`: `tokenizer.model`, `checkpoint/` (resumed from
+when present), `model/` (config.json, tokenizer.model, model.safetensors in float16, the corpus
+and training manifests) and `loss.png`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from fim.tokenizer import Tokenizer, load_tokenizer
+from fim.training.corpus import Corpus, load_corpus
+from fim.training.fim_transform import PAD, packed_rows, split_documents
+from fim.training.model import SHAPES, Shape, llama_config
+from fim.training.progress import Progress
+from fim.training.tokenizer_training import train_tokenizer
+
+CHECKPOINT_EVERY_S = 120.0
+CHARS_PER_CONTEXT_TOKEN = 2.5  # a document's length in characters per token of context
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    out: Path
+    minutes: float = 50.0
+    corpus: Path | None = None  # None: the standard library
+    shape: str = "demo"
+    seed: int = 0
+    max_steps: int | None = None
+    batch_rows: int = 4
+    learning_rate: float = 2e-3
+    warmup_steps: int = 30
+    threads: int = 2
+
+
+@dataclass
+class State:
+    step: int = 0
+    rows: int = 0
+    tokens: int = 0
+    elapsed_s: float = 0.0
+    losses: list[tuple[int, float]] = field(default_factory=list)
+
+
+def train(options: TrainOptions) -> Path:
+    """Train (or resume) the model and export it; returns the exported model directory."""
+    import torch
+
+    torch.set_num_threads(options.threads)
+    shape = SHAPES[options.shape]
+    corpus = load_corpus(options.corpus)
+    tokenizer = _tokenizer(options, corpus, shape)
+    torch.manual_seed(options.seed)
+    from transformers import LlamaForCausalLM
+
+    model = LlamaForCausalLM(llama_config(shape, tokenizer.vocab_size))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate,
+                                  betas=(0.9, 0.95), weight_decay=0.1)
+    state = _resume(options.out / "checkpoint", model, optimizer)
+    documents = _documents(corpus, corpus.train, shape)
+    rows = packed_rows(tokenizer, documents, shape.context, options.seed)
+    rows = itertools.islice(rows, state.rows, None)
+    _loop(options, model, optimizer, rows, state)
+    _save_checkpoint(options.out / "checkpoint", model, optimizer, state)
+    held_out = _held_out_loss(model, tokenizer, corpus, shape, options.seed)
+    return _export(options, model, tokenizer, corpus, state, held_out)
+
+
+def _tokenizer(options: TrainOptions, corpus: Corpus, shape: Shape) -> Tokenizer:
+    path = options.out / "tokenizer.model"
+    if not path.is_file():
+        print(f"training a {shape.vocab_size}-piece tokenizer on {len(corpus.train)} files",
+              file=sys.stderr)
+        train_tokenizer([corpus.read(n) for n in corpus.train], path, shape.vocab_size,
+                        options.seed)
+    return load_tokenizer(path)
+
+
+def _documents(corpus: Corpus, names: list[str], shape: Shape) -> list[str]:
+    max_chars = int(shape.context * CHARS_PER_CONTEXT_TOKEN)
+    return [d for n in names for d in split_documents(corpus.read(n), max_chars)]
+
+
+def _learning_rate(options: TrainOptions, state: State) -> float:
+    """Linear warm-up, then cosine decay to a tenth over the run's time (or step) budget."""
+    warmup = min(options.warmup_steps, (options.max_steps or options.warmup_steps * 5) // 5)
+    if state.step < warmup:
+        return options.learning_rate * (state.step + 1) / warmup
+    done = state.elapsed_s / (options.minutes * 60)
+    if options.max_steps:
+        done = max(done, state.step / options.max_steps)
+    return options.learning_rate * (0.1 + 0.45 * (1 + math.cos(math.pi * min(done, 1.0))))
+
+
+def _finished(options: TrainOptions, state: State) -> bool:
+    if options.max_steps is not None and state.step >= options.max_steps:
+        return True
+    return state.elapsed_s >= options.minutes * 60
+
+
+def _loop(options: TrainOptions, model, optimizer, rows: Iterator[list[int]],
+          state: State) -> None:
+    progress = Progress(options.minutes * 60, options.max_steps)
+    last_checkpoint = time.monotonic()
+    model.train()
+    while not _finished(options, state):
+        started = time.monotonic()
+        batch = [next(rows) for _ in range(options.batch_rows)]
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(options, state)
+        loss, tokens = _step(model, optimizer, batch)
+        state.step += 1
+        state.rows += len(batch)
+        state.tokens += tokens
+        state.elapsed_s += time.monotonic() - started
+        state.losses.append((state.tokens, loss))
+        progress.update(state.step, state.tokens, state.elapsed_s, loss)
+        if time.monotonic() - last_checkpoint > CHECKPOINT_EVERY_S:
+            _save_checkpoint(options.out / "checkpoint", model, optimizer, state)
+            last_checkpoint = time.monotonic()
+    progress.close()
+
+
+def _step(model, optimizer, batch: list[list[int]]) -> tuple[float, int]:
+    """One optimizer step on `batch`; returns its loss and the number of trained tokens."""
+    import torch
+
+    ids, labels = _tensors(batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(input_ids=ids, labels=labels).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach()), int((labels != -100).sum())
+
+
+def _tensors(batch: list[list[int]]):
+    """Input ids (padding as id 0) and labels (padding ignored) of `batch`."""
+    import torch
+
+    labels = torch.tensor(batch)
+    padding = labels == PAD
+    labels[padding] = -100
+    ids = labels.masked_fill(padding, 0)
+    return ids, labels
+
+
+def _save_checkpoint(directory: Path, model, optimizer, state: State) -> None:
+    import torch
+
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / "state.pt.partial"
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "state": asdict(state)}, partial)
+    partial.replace(directory / "state.pt")  # a crash mid-write leaves the last one intact
+
+
+def _resume(directory: Path, model, optimizer) -> State:
+    import torch
+
+    path = directory / "state.pt"
+    if not path.is_file():
+        return State()
+    saved = torch.load(path, weights_only=False)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    state = State(**saved["state"])
+    state.losses = [tuple(x) for x in state.losses]  # type: ignore[misc]
+    print(f"resuming from {path} at step {state.step} ({state.tokens:,} tokens)",
+          file=sys.stderr)
+    return state
+
+
+def _held_out_loss(model, tokenizer: Tokenizer, corpus: Corpus, shape: Shape,
+                   seed: int) -> float | None:
+    """Mean loss on the held-out files' FIM rows (one pass, fixed splits)."""
+    import torch
+
+    documents = _documents(corpus, corpus.held_out, shape)
+    if not documents:
+        return None
+    rows = itertools.islice(packed_rows(tokenizer, documents, shape.context, seed),
+                            min(len(documents), 64))
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for row in rows:
+            ids, labels = _tensors([row])
+            losses.append(float(model(input_ids=ids, labels=labels).loss))
+    return sum(losses) / len(losses)
+
+
+def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, state: State,
+            held_out: float | None) -> Path:
+    import shutil
+
+    import torch
+
+    from fim.training.loss_plot import plot_losses
+
+    directory = options.out / "model"
+    model.to(torch.float16).save_pretrained(directory)
+    model.to(torch.float32)
+    shutil.copyfile(options.out / "tokenizer.model", directory / "tokenizer.model")
+    (directory / "corpus.json").write_text(json.dumps(
+        {"root": str(corpus.root), "train": corpus.train, "held_out": corpus.held_out},
+        indent=1) + "\n")
+    (directory / "training.json").write_text(json.dumps(
+        {"options": {k: str(v) for k, v in asdict(options).items()}, "steps": state.step,
+         "tokens": state.tokens, "minutes": round(state.elapsed_s / 60, 1),
+         "first_loss": round(state.losses[0][1], 4) if state.losses else None,
+         "final_loss": _recent_loss(state), "held_out_loss": held_out,
+         "machine": f"{platform.processor() or platform.machine()}, "
+                    f"{options.threads} threads, torch {torch.__version__}"}, indent=1) + "\n")
+    plot_losses(state.losses, options.out / "loss.png")
+    return directory
+
+
+def _recent_loss(state: State) -> float | None:
+    recent = [loss for _, loss in state.losses[-min(20, len(state.losses) // 4 + 1):]]
+    return round(sum(recent) / len(recent), 4) if recent else None
