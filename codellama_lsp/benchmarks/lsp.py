@@ -27,6 +27,7 @@ from typing import Any
 
 from codellama_lsp.benchmarks.worker import model_folder
 from codellama_lsp.commands.model_args import non_negative_float, positive_int
+from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import Engine, EngineError
 
@@ -226,7 +227,9 @@ async def _latency(session: Session, engine: Engine, text: str,
     # The server's pipeline, in this process: same document, same snippet sources.
     document = ParsedDocument(text, "python", path=path)
     snippets = SnippetSource(None, {path: text})
-    options = CompletionOptions(max_new_tokens=args.max_new_tokens)
+    # The server's default FIM order, so that both sides build the same prompts.
+    options = CompletionOptions(max_new_tokens=args.max_new_tokens,
+                                spm=Settings().fim_format == "spm")
     client_ms, inside_ms, alone_ms, same = [], [], [], 0
     for n, (line, character, offset) in enumerate(cursors):
         def alone(offset: int = offset):

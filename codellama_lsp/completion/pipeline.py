@@ -27,6 +27,7 @@ class CompletionOptions:
     stop: tuple[str, ...] = field(default_factory=tuple)
     # Whose KV cache a serving engine keeps for this request (one per editor).
     kv_cache_key: str = "default"
+    max_time_s: float | None = None  # then stop at the first line end (automatic triggers)
 
 
 @dataclass
@@ -46,7 +47,7 @@ def complete(engine: Engine, prefix: str, suffix: str, options: CompletionOption
                                options.max_new_tokens)
     request = GenerationRequest(prompt.ids, options.max_new_tokens, options.temperature,
                                 options.top_p, list(options.stop), seed=options.seed,
-                                cache_key=options.kv_cache_key)
+                                cache_key=options.kv_cache_key, max_time_s=options.max_time_s)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
@@ -77,7 +78,7 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
         stop.append("\n")  # one line wanted: don't generate the next ones
     request = GenerationRequest(built.prompt.ids, options.max_new_tokens, options.temperature,
                                 options.top_p, stop, seed=options.seed,
-                                cache_key=options.kv_cache_key)
+                                cache_key=options.kv_cache_key, max_time_s=options.max_time_s)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)

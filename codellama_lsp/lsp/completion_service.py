@@ -67,7 +67,7 @@ class CompletionService:
         self.scheduler = Scheduler()
         self.cache = SuggestionCache()
         self.stats = Stats()
-        # A serving engine keeps one KV cache per editor: this server is one editor.
+        # Engines keep one KV cache per key: this server's, one per document.
         self.kv_cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
         self._shown: dict[str, _Shown] = {}
 
@@ -149,7 +149,8 @@ class CompletionService:
                 return None
             result = await self.scheduler.run(
                 uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
-                                            self.state.snippets, self.kv_cache_key),
+                                            self.state.snippets,
+                                            f"{self.kv_cache_key}:{uri}"),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -165,6 +166,8 @@ class CompletionService:
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.latencies_ms.append(elapsed_ms)
         if generated is not None:
+            self.stats.prompt_tokens += generated.prompt_tokens
+            self.stats.reused_prompt_tokens += generated.reused_prompt_tokens
             self.stats.last_engine_ms = generated.engine_s * 1000
             self.stats.engine_ms.append(self.stats.last_engine_ms)
             self.stats.overhead_ms.append(elapsed_ms - self.stats.last_engine_ms)

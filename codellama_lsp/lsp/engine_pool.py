@@ -62,7 +62,7 @@ class EnginePool:
             return list(self._engines)
 
     def retain(self, wanted: set[Key]) -> None:
-        """Drop (and close, where the engine can be closed) every engine not in `wanted`: the
+        """Drop and close every engine not in `wanted`: the
         settings name other models now, and two models at once may not fit."""
         with self._lock:
             self._retains, self._wanted = self._retains + 1, set(wanted)
@@ -73,10 +73,7 @@ class EnginePool:
 
 
 def _close(engine: Engine) -> None:
-    close = getattr(engine, "close", None)
-    if close is None:
-        return
     try:
-        close()
+        engine.close()
     except Exception as exc:  # noqa: BLE001 - a failed close must not stop a load
         log.warning("closing an engine no longer used failed: %s", exc)

@@ -27,7 +27,7 @@ class Settings:
     quantization: str | None = None  # "8bit" | "4bit"
     context_window: int = DEFAULT_CONTEXT_WINDOW
     max_new_tokens: int = 64
-    fim_format: str = "psm"  # "psm" | "spm"
+    fim_format: str = "spm"  # "psm" | "spm" (SPM: typing recomputes only the tail; BENCHMARKS.md)
     debounce_ms: int = 75  # automatic triggers only; 0 disables
     languages: tuple[str, ...] = ("*",)  # language ids completions are enabled for
     invoked_items: int = 3  # distinct items an invoked trigger may give
@@ -37,11 +37,17 @@ class Settings:
     # Edits: Code Llama - Instruct. Where it equals `model`, one engine serves both.
     instruct_model: str = DEFAULT_INSTRUCT_MODEL
     edit_max_new_tokens: int | None = None  # None: twice the selection's tokens plus some slack
+    # Latency (local engine): KV caches kept between requests, prompt-lookup drafts; a time
+    # cap for automatic triggers (stop at the first line end after it; None: none).
+    kv_reuse: bool = True
+    prompt_lookup: bool = False
+    max_time_ms: int | None = None
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(model=self.model, device=self.device, dtype=self.dtype,
                            device_map=self.device_map, quantization=self.quantization,
-                           context_window=self.context_window)
+                           context_window=self.context_window, kv_reuse=self.kv_reuse,
+                           prompt_lookup=self.prompt_lookup)
 
     def instruct_load_options(self) -> LoadOptions:
         """The instruct model's options: the same device, precision and window as `model`'s."""
@@ -90,6 +96,12 @@ def _number(low: float, high: float) -> Callable[[Any], float]:
             raise ValueError(f"must be a number from {low} to {high}")
         return float(value)
     return check
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
 
 
 def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -141,6 +153,9 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "loadWaitMs": ("load_wait_ms", _integer(0, 600_000)),
     "instructModel": ("instruct_model", _string),
     "editMaxNewTokens": ("edit_max_new_tokens", _optional(_integer(1, 8192))),
+    "kvReuse": ("kv_reuse", _boolean),
+    "promptLookup": ("prompt_lookup", _boolean),
+    "maxTimeMs": ("max_time_ms", _optional(_integer(1, 600_000))),
 }
 
 

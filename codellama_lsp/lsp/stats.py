@@ -32,6 +32,8 @@ class Stats:
     cancelled: int = 0  # by $/cancelRequest
     superseded: int = 0  # cancelled by a newer request for the same document
     cache_hits: int = 0
+    prompt_tokens: int = 0  # of all generations
+    reused_prompt_tokens: int = 0  # of those, covered by a kept KV cache
     forwarded: int = 0  # cache hits that served the rest of a suggestion being typed
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     engine_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
@@ -86,7 +88,8 @@ class Stats:
             "accepted_chars": self.accepted_chars,
             "accepted_from_changes": self.accepted_from_changes, "cancelled": self.cancelled,
             "superseded": self.superseded, "cache_hits": self.cache_hits,
-            "forwarded": self.forwarded,
+            "forwarded": self.forwarded, "prompt_tokens": self.prompt_tokens,
+            "reused_prompt_tokens": self.reused_prompt_tokens,
             "latency_ms": {"count": len(latencies), "p50": percentile(latencies, 50),
                            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)},
             "engine_ms": {"count": len(engine), "p50": percentile(engine, 50),

@@ -15,7 +15,7 @@ from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_doc
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.syntax.parsed import ParsedDocument
-from fim.engines.base import Engine, StopReason
+from fim.engines.base import Engine, GenerationRequest, GenerationResult, StopReason
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,17 @@ class Suggestions:
     texts: list[str]  # distinct, non-empty, with the document's line ends
     generations: int
     engine_s: float  # time inside engine.generate, all generations together
+    prompt_tokens: int = 0  # all generations together
+    reused_prompt_tokens: int = 0  # of those, the ones a kept KV cache covered
 
 
 def options_for(settings: Settings, invoked: bool, seed: int | None = None,
                 kv_cache_key: str = "default") -> CompletionOptions:
     if not invoked:
+        cap = settings.max_time_ms / 1000 if settings.max_time_ms else None
         return CompletionOptions(max_new_tokens=settings.max_new_tokens, temperature=0.0,
-                                 spm=settings.fim_format == "spm", kv_cache_key=kv_cache_key)
+                                 spm=settings.fim_format == "spm", kv_cache_key=kv_cache_key,
+                                 max_time_s=cap)
     return CompletionOptions(max_new_tokens=settings.max_new_tokens,
                              temperature=settings.invoked_temperature, top_p=settings.top_p,
                              spm=settings.fim_format == "spm", seed=seed,
@@ -40,7 +44,7 @@ def suggestion_key(settings: Settings, invoked: bool) -> str:
     """The SuggestionCache's key: what, besides the text, decides the suggestions (see
     `options_for`)."""
     fields = [settings.engine, settings.model, settings.fim_format, settings.context_window,
-              settings.max_new_tokens]
+              settings.max_new_tokens, settings.max_time_ms]
     if invoked:
         fields += ["invoked", settings.invoked_items, settings.invoked_temperature,
                    settings.top_p]
@@ -53,6 +57,7 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
     """Suggestions to insert at character `offset` of `document` (a snapshot: the editor
     may go on editing the live document meanwhile)."""
     runs = settings.invoked_items if invoked else 1
+    engine = _Counted(engine)
     texts: list[str] = []
     engine_s = 0.0
     generations = 0
@@ -70,4 +75,28 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
             break
         if result.text.strip() and result.text not in texts:
             texts.append(result.text)
-    return Suggestions(texts, generations, engine_s)
+    return Suggestions(texts, generations, engine_s, engine.prompt_tokens,
+                       engine.reused_prompt_tokens)
+
+
+class _Counted:
+    """An engine that counts the prompt tokens of every generation (also those whose answer
+    cleans up to nothing)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.tokenizer = engine.tokenizer
+        self.context_window = engine.context_window
+        self.prompt_tokens = self.reused_prompt_tokens = 0
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        result = self.engine.generate(request)
+        self.prompt_tokens += result.prompt_tokens
+        self.reused_prompt_tokens += result.reused_prompt_tokens
+        return result
+
+    def prefill(self, request: GenerationRequest) -> int:
+        return self.engine.prefill(request)
+
+    def close(self) -> None:
+        self.engine.close()

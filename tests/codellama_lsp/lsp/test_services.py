@@ -65,8 +65,8 @@ async def test_a_completion_is_generated_once_then_served_from_the_cache(tokeniz
     assert first is not None and first.texts == ["return sum(items)"]
     assert again is not None and again.texts == first.texts
     assert len(engine.requests) == 1 and completions.stats.cache_hits == 1
-    # The engine's KV cache is this editor's; the suggestion cache has its own key.
-    assert engine.requests[0].cache_key == completions.kv_cache_key
+    # The engine's KV cache is this editor's document's; the suggestion cache has its own key.
+    assert engine.requests[0].cache_key == f"{completions.kv_cache_key}:{URI}"
     assert completions.kv_cache_key.startswith("lsp-")
 
 

@@ -1,0 +1,208 @@
+"""`codellama bench typing FILE`: time to suggestion per keystroke while a line is typed.
+
+Drives the real stdio server as an editor would: the line in the middle of FILE is emptied
+(keeping its indentation) and typed back one character at a time, each keystroke one didChange
+and one automatic inline completion request, waited for before the next key. Reported per run:
+time to suggestion p50/p95 (all keystrokes, those that ran the model, cache hits), model calls
+per keystroke, prompt tokens computed and reused, cache hits. With the in-process engine it runs
+twice in one go, KV reuse on and off (`ratio` = on/off p50), and checks that both typed the same
+suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types against a
+serving engine instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from codellama_lsp.benchmarks.lsp import Session, _round, _summary
+from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.lsp.stats import percentile
+from fim.engines.base import EngineError
+
+URI = "file:///bench/typing"
+
+
+def register(kinds: argparse._SubParsersAction) -> None:
+    parser = kinds.add_parser("typing", help="time to suggestion per keystroke, typing a line",
+                              description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", type=Path, help="the source file to type in")
+    parser.add_argument("--model", default=None,
+                        help="model directory or hub id (default: a tiny random model)")
+    parser.add_argument("--engine", default="local",
+                        help="'local' (reuse on and off) or a serving engine's URL")
+    parser.add_argument("--fim", choices=("psm", "spm"), default="spm", help="FIM order")
+    parser.add_argument("--chars", type=positive_int, default=40,
+                        help="characters of the line to type (40)")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=16)
+    parser.add_argument("--context-window", type=positive_int, default=4096,
+                        help="prompt plus completion, in tokens (4096)")
+    parser.add_argument("--line", type=positive_int, default=None,
+                        help="1-based line to type (default: a non-blank line mid-file)")
+    parser.add_argument("--reuse", choices=("both", "on"), default="both",
+                        help="local engine: KV reuse on and off (both), or on only")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="CPU threads for the server's model (1)")
+    parser.add_argument("--prompt-lookup", action="store_true",
+                        help="local engine: prompt-lookup decoding on")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("pygls").setLevel(logging.ERROR)
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EngineError(f"cannot read {args.file}: {exc}") from None
+    line = _typed_line(text, args.line)
+    model = args.model
+    if model is None:
+        import tempfile
+
+        from fim.tiny import make_tiny_model
+        model = str(make_tiny_model(Path(tempfile.mkdtemp(prefix="codellama-typing-"))))
+    figures = asyncio.run(_bench(text, line, model, args))
+    print(json.dumps(figures, indent=2) if args.json else _report(figures))
+    return 0
+
+
+def _typed_line(text: str, chosen: int | None) -> int:
+    """The 0-based line to type: `chosen`, else the non-blank line nearest the middle."""
+    lines = text.split("\n")
+    if chosen is not None:
+        if chosen > len(lines) or not lines[chosen - 1].strip():
+            raise EngineError(f"line {chosen} is blank or past the end of the file")
+        return chosen - 1
+    middle = len(lines) // 2
+    for distance in range(len(lines)):
+        for index in (middle + distance, middle - distance):
+            if 0 <= index < len(lines) and len(lines[index].strip()) >= 8:
+                return index
+    raise EngineError("the file has no line to type")
+
+
+async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> dict:
+    settings = {"model": model, "engine": args.engine, "fimFormat": args.fim,
+                "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
+                "contextWindow": args.context_window,
+                "promptLookup": args.prompt_lookup}
+    runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
+    if args.engine == "local" and args.reuse == "both":
+        runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
+    figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
+                     "engine": args.engine, "fim": args.fim,
+                     "max_new_tokens": args.max_new_tokens, "runs": runs}
+    if "reuse_off" in runs:
+        on, off = runs["reuse_on"], runs["reuse_off"]
+        figures["ratio"] = _ratio(on["model_ms"]["p50"], off["model_ms"]["p50"])
+        figures["same_suggestions"] = on.pop("suggestions") == off.pop("suggestions")
+    else:
+        runs["reuse_on"].pop("suggestions")
+    return figures
+
+
+async def _typing_run(text: str, line: int, settings: dict, args: argparse.Namespace) -> dict:
+    """One server, one document: empty `line` and type it back, one request per key."""
+    lines = text.split("\n")
+    target = lines[line]
+    indent = len(target) - len(target.lstrip())
+    typed = target[indent:][: args.chars]
+    lines[line] = target[:indent]
+    session = Session()
+    await session.start(settings, threads=args.threads)
+    try:
+        await session.wait_for_model()
+        uri = f"{URI}-{settings['kvReuse']}.py"
+        session.open(uri, "\n".join(lines))
+        await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
+        before = previous = await session.stats()
+        keys: list[tuple[float, str]] = []  # (ms, what answered: model, cache or none)
+        suggestions = []
+        for version, char in enumerate(typed, start=2):
+            column = indent + version - 1
+            started = time.perf_counter()
+            session.insert(uri, version, line, column - 1, char)
+            answer = await session.complete(uri, line, column)
+            elapsed = (time.perf_counter() - started) * 1000
+            suggestions.append(answer.items[0].insert_text if answer.items else "")
+            now = await session.stats()
+            keys.append((elapsed, _answered_by(previous, now)))
+            previous = now
+        after = previous
+    except EngineError:
+        raise
+    except BaseException:
+        sys.stderr.write("".join(session.stderr_tail))
+        raise
+    finally:
+        await _stop(session)
+    return _run_figures(keys, suggestions, before, after)
+
+
+async def _stop(session: Session) -> None:
+    """Stop the server; one that does not exit in time (a loaded machine) is killed."""
+    try:
+        await session.stop()
+    except TimeoutError:
+        if session.client._server is not None:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                session.client._server.kill()
+
+
+def _answered_by(before: dict, after: dict) -> str:
+    if after.get("generations", 0) > before.get("generations", 0):
+        return "model"
+    return "cache" if after["cache_hits"] > before["cache_hits"] else "none"
+
+
+def _run_figures(keys: list[tuple[float, str]], suggestions: list[str], before: dict,
+                 after: dict) -> dict:
+    def delta(key: str) -> int | None:
+        if key not in after:
+            return None
+        return after[key] - before.get(key, 0)
+
+    times = [ms for ms, _ in keys]
+    hit_times = [ms for ms, by in keys if by == "cache"]
+    model_times = [ms for ms, by in keys if by == "model"]
+    hits, calls = len(hit_times), delta("generations")
+    return {
+        "keystrokes": len(times),
+        "time_to_suggestion_ms": _summary(times),
+        "model_ms": _summary(model_times),
+        "cache_hit_ms": {"count": hits, "p50": _round(percentile(hit_times, 50), 2),
+                         "max": _round(max(hit_times), 2) if hit_times else None},
+        "model_calls_per_keystroke": None if calls is None else round(calls / len(times), 3),
+        "prompt_tokens": delta("prompt_tokens"),
+        "prompt_tokens_reused": delta("reused_prompt_tokens"),
+        "suggestions": suggestions,
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _report(figures: dict) -> str:
+    lines = [f"typing line {figures['line']} of {figures['file']} ({figures['fim']}, "
+             f"{figures['max_new_tokens']} new tokens), engine {figures['engine']}, "
+             f"model {figures['model']}"]
+    for name, run in figures["runs"].items():
+        every, model, hits = run["time_to_suggestion_ms"], run["model_ms"], run["cache_hit_ms"]
+        lines.append(
+            f"  {name}: {run['keystrokes']} keystrokes; time to suggestion p50 {every['p50']} ms"
+            f", p95 {every['p95']} ms; when the model ran p50 {model['p50']} ms, p95 "
+            f"{model['p95']} ms; model calls per keystroke {run['model_calls_per_keystroke']}; "
+            f"cache hits {hits['count']} (p50 {hits['p50']} ms, max {hits['max']} ms); prompt "
+            f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}")
+    if "ratio" in figures:
+        lines.append(f"  ratio reuse on/off (model p50): {figures['ratio']} (target <= 0.35); "
+                     f"same suggestions: {figures['same_suggestions']}")
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""`codellama bench typing` types through the real server, with KV reuse on and off."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.cli import run_cli
+
+SOURCE = '''import math
+
+
+def area(radius):
+    """The area of a circle."""
+    return math.pi * radius ** 2
+
+
+def circumference(radius):
+    total = 2 * math.pi * radius
+    return total
+'''
+
+
+def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
+                     "--line", "10", "--max-new-tokens", "4", "--json", timeout=400)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    on, off = figures["runs"]["reuse_on"], figures["runs"]["reuse_off"]
+    assert on["keystrokes"] == off["keystrokes"] == 6
+    assert on["model_calls_per_keystroke"] <= 1
+    assert on["prompt_tokens"] == off["prompt_tokens"] > 0
+    assert off["prompt_tokens_reused"] == 0
+    assert on["prompt_tokens_reused"] > on["prompt_tokens"] // 2
+    assert figures["same_suggestions"] is True
+
+
+def test_a_blank_line_to_type_is_refused(tiny_model, tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "2")
+    assert result.returncode == 2
+    assert "line 2 is blank" in result.stderr
