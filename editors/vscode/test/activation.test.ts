@@ -41,7 +41,7 @@ test('activation registers every contributed command and starts `codellama lsp` 
 test('every contributed setting has the default the code assumes', () => {
 	const properties = manifest.contributes.configuration.properties;
 	assert.deepEqual(properties['codellama.server.command'].default, ['codellama', 'lsp']);
-	assert.equal(properties['codellama.model'].default, 'codellama/CodeLlama-7b-hf');
+	assert.equal(properties['codellama.model'].default, 'auto');
 	assert.equal(properties['codellama.maxNewTokens'].default, 64);
 	assert.equal(properties['codellama.debounceMs'].default, 75);
 	for (const key of Object.keys(properties)) {
