@@ -40,7 +40,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--fim", choices=("psm", "spm"), default="spm", help="FIM order")
     parser.add_argument("--chars", type=positive_int, default=40,
                         help="characters of the line to type (40)")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=16)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=16,
+                        help="tokens per suggestion (default 16)")
     parser.add_argument("--context-window", type=positive_int, default=4096,
                         help="prompt plus completion, in tokens (4096)")
     parser.add_argument("--line", type=positive_int, default=None,

@@ -36,7 +36,7 @@ def parse_address(spec: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     address = parse_address(args.tcp) if args.tcp else None
     # The default model is loaded when an editor asks, and its settings may name another.
-    check_model_args(args, model_must_exist=args.model != DEFAULT_MODEL)
+    check_model_args(args, model_must_exist=args.model != DEFAULT_MODEL, resolve_names=False)
     defaults = Settings(engine=args.engine, model=args.model, device=args.device,
                         dtype=args.dtype, device_map=args.device_map,
                         quantization=args.quantize, context_window=args.context_window)

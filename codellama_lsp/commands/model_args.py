@@ -57,19 +57,22 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str = AUTO,
 
 
 def check_model_args(args: argparse.Namespace, max_new_tokens: int | None = None,
-                     model_must_exist: bool = True) -> None:
-    """The checks that need more than one option or the model's config.json."""
-    # `demo` and `auto` become a folder or hub id first (the demo model's window bounded).
+                     model_must_exist: bool = True, resolve_names: bool = True) -> None:
+    """The checks that need more than one option or the model's config.json. `demo` and `auto`
+    are checked as the folder or hub id they stand for, and replaced by it in `args` unless
+    `resolve_names` is off (the language server resolves them when it loads the model, so that
+    an editor naming another model is not bounded by the demo model's window)."""
     resolved = resolve_options(LoadOptions(model=args.model, context_window=args.context_window))
-    args.model, args.context_window = resolved.model, resolved.context_window
+    model, window = resolved.model, resolved.context_window
     local = getattr(args, "engine", "local") == "local"
-    if max_new_tokens is not None and max_new_tokens >= args.context_window:
+    if max_new_tokens is not None and max_new_tokens >= window:
         raise UserError(f"--max-new-tokens {max_new_tokens} must be smaller than "
-                        f"--context-window {args.context_window}")
+                        f"--context-window {window}")
     if local and model_must_exist:
-        _option("--model", args.model, check_model, args.model)
-    _option("--context-window", args.context_window, check_context_window, args.model,
-            args.context_window)
+        _option("--model", model, check_model, model)
+    _option("--context-window", window, check_context_window, model, window)
+    if resolve_names:
+        args.model, args.context_window = model, window
     if local and args.quantize:
         _option("--quantize", args.quantize, check_quantization, args.quantize, args.device)
 

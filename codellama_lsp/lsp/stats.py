@@ -52,32 +52,37 @@ class Stats:
                 self.items += len(texts)
             ids = [next(self._ids) for _ in texts]
             for item_id, text in zip(ids, texts):
-                self._open_items[item_id] = len(text)
+                self._open_items[item_id] = (len(text), 0)  # length, accepted so far
             while len(self._open_items) > _KEPT_ITEM_IDS:
                 self._open_items.popitem(last=False)
             return ids
 
     def accept(self, item_id: object, accepted_chars: object = None,
                from_changes: bool = False) -> bool:
-        """Count the acceptance of a shown item, once per item: whole, or its first
-        `accepted_chars` characters (a partial accept: a word, a line)."""
+        """Count what the user took of a shown item: all of it (`accepted_chars` None), or its
+        first `accepted_chars` characters so far (a word, a line: editors report the running
+        total). An item counts once as accepted whole and once as accepted in part."""
         if isinstance(accepted_chars, bool) or (
                 accepted_chars is not None and not isinstance(accepted_chars, int)):
             return False
         with self._lock:
             if not isinstance(item_id, int) or isinstance(item_id, bool):
                 return False
-            length = self._open_items.pop(item_id, None)
-            if length is None:
+            if item_id not in self._open_items:
                 return False
-            chars = length if accepted_chars is None else max(0, min(accepted_chars, length))
-            if chars >= length:
+            length, before = self._open_items[item_id]
+            total = length if accepted_chars is None else max(0, min(accepted_chars, length))
+            if total <= before:
+                return False
+            self._open_items[item_id] = (length, total)
+            if total >= length:
+                del self._open_items[item_id]
                 self.accepted += 1
                 self.accepted_from_changes += from_changes
-            elif chars > 0:
+            elif before == 0:
                 self.accepted_partial += 1
-            self.accepted_chars += chars
-            return chars > 0
+            self.accepted_chars += total - before
+            return True
 
     def snapshot(self) -> dict:
         latencies, engine = list(self.latencies_ms), list(self.engine_ms)

@@ -13,8 +13,8 @@
 (require 'python)
 
 ;; Wait for the server's initialize answer (it imports torch) instead of going on without it.
-(setq eglot-sync-connect 60
-      eglot-connect-timeout 60)
+(setq eglot-sync-connect 300
+      eglot-connect-timeout 300)  ; a busy machine starts the server slowly
 
 (defun codellama-test--fail (format-string &rest args)
   (message "FAIL: %s" (apply #'format format-string args))

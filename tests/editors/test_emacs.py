@@ -42,7 +42,7 @@ def test_eglot_gets_the_suggestion_as_a_completion_item(emacs, tiny_model, tmp_p
            "CODELLAMA_SERVER": "\t".join([sys.executable, "-m", "codellama_lsp", "lsp"]),
            "CODELLAMA_MODEL": str(tiny_model), "CODELLAMA_FILE": str(source)}
     done = subprocess.run([emacs, "--batch", "-l", str(DRIVER)], env=env, capture_output=True,
-                          text=True, timeout=150)
+                          text=True, timeout=400)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT: ")]

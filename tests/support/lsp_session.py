@@ -56,6 +56,17 @@ async def stats(client: LanguageClient) -> dict:
     return plain(await client.protocol.send_request_async("codellama/stats", {}))
 
 
+async def wait_for_generation(client: LanguageClient, before: dict,
+                              timeout_s: float = 60) -> dict:
+    """The stats once a generation started after `before` (a stats answer); fails, rather than
+    waiting forever, where none starts (e.g. the suggestion cache answered)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while (now := await stats(client))["generations"] == before["generations"]:
+        assert asyncio.get_running_loop().time() < deadline, f"no generation started: {now}"
+        await asyncio.sleep(0.02)
+    return now
+
+
 async def wait_for_model(client: LanguageClient, timeout_s: float = 60) -> dict:
     """Poll codellama/stats until the model is loaded (or has failed)."""
     deadline = asyncio.get_running_loop().time() + timeout_s

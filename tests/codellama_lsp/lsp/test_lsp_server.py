@@ -16,6 +16,7 @@ from tests.support.lsp_session import (
     server_text,
     start,
     stats,
+    wait_for_generation,
     wait_for_model,
 )
 
@@ -111,12 +112,11 @@ async def test_cancel_request_stops_the_generation_and_the_next_is_served(sessio
     uri = "file:///cancel.py"
     open_document(client, uri, SOURCE)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-        settings={"codellama": {"maxNewTokens": 1500}}))
+        settings={"codellama": {"maxNewTokens": 1000}}))
     before = await stats(client)
     pending = asyncio.ensure_future(client.protocol.send_request_async(
         types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, 1, 11), msg_id="to-cancel"))
-    while (await stats(client))["generations"] == before["generations"]:
-        await asyncio.sleep(0.02)
+    await wait_for_generation(client, before)
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="to-cancel"))
     with pytest.raises(JsonRpcRequestCancelled):
         await pending
@@ -133,12 +133,11 @@ async def test_a_newer_request_supersedes_the_older(session):
     uri = "file:///newer.py"
     open_document(client, uri, SOURCE)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-        settings={"codellama": {"maxNewTokens": 1500}}))
+        settings={"codellama": {"maxNewTokens": 1000}}))
     before = await stats(client)
     older = asyncio.ensure_future(
         client.text_document_inline_completion_async(inline_params(uri, 1, 11)))
-    while (await stats(client))["generations"] == before["generations"]:
-        await asyncio.sleep(0.02)
+    await wait_for_generation(client, before)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"codellama": {"maxNewTokens": 12}}))
     change(client, uri, 2, (1, 11), (1, 11), "a")
