@@ -13,7 +13,7 @@
 (require 'python)
 
 ;; Wait for the server's initialize answer (it imports torch) instead of going on without it.
-(setq eglot-sync-connect 300
+(setq eglot-sync-connect t
       eglot-connect-timeout 300)  ; a busy machine starts the server slowly
 
 (defun codellama-test--fail (format-string &rest args)
