@@ -25,6 +25,7 @@ from codellama_lsp.benchmarks.lsp import Session, _round, _summary
 from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import EngineError
+from fim.engines.compiled_step import COMPILE_MODES
 
 URI = "file:///bench/typing"
 
@@ -52,6 +53,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="CPU threads for the server's model (1)")
     parser.add_argument("--prompt-lookup", action="store_true",
                         help="local engine: prompt-lookup decoding on")
+    parser.add_argument("--compile", choices=COMPILE_MODES, default="auto",
+                        help="local engine: the decode step compiled on static KV caches "
+                             "(auto: on CUDA only)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
@@ -93,12 +97,12 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
     settings = {"model": model, "engine": args.engine, "fimFormat": args.fim,
                 "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
                 "contextWindow": args.context_window,
-                "promptLookup": args.prompt_lookup}
+                "promptLookup": args.prompt_lookup, "compile": args.compile}
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
     if args.engine == "local" and args.reuse == "both":
         runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
     figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
-                     "engine": args.engine, "fim": args.fim,
+                     "engine": args.engine, "fim": args.fim, "compile": args.compile,
                      "max_new_tokens": args.max_new_tokens, "runs": runs}
     if "reuse_off" in runs:
         on, off = runs["reuse_on"], runs["reuse_off"]
