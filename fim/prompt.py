@@ -26,12 +26,13 @@ def to_lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def choose_format(tokenizer: Tokenizer, spm: bool = False) -> FimFormat:
-    """The format a request gets: L2R without FIM pieces; asking for SPM there is an error."""
+def choose_format(tokenizer: Tokenizer, spm: bool = False, strict: bool = False) -> FimFormat:
+    """The format a request gets: L2R without FIM pieces, where SPM asked for by name
+    (`strict`: a command's option) is an error and a default or a setting falls back."""
     if not tokenizer.has_fim:
-        if spm:
+        if spm and strict:
             raise TokenizerError(f"{tokenizer.source}: tokenizer has no FIM pieces "
-                                 "(e.g. Code Llama 34B/70B or Python); --spm needs them")
+                                 "(e.g. Code Llama 34B/70B or Python); --fim spm needs them")
         return FimFormat.L2R
     return FimFormat.SPM if spm else FimFormat.PSM
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from codellama_lsp.commands.model_args import (
+    add_fim_order_args,
     add_model_args,
     check_model_args,
     engine_from_args,
@@ -39,8 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="nucleus sampling share, in (0, 1] (with --temperature above 0)")
     parser.add_argument("--seed", type=seed, default=None,
                         help="sampling seed, 0 to 2**63-1 (default: a new one each run)")
-    parser.add_argument("--spm", action="store_true",
-                        help="suffix-prefix-middle order (default: prefix-suffix-middle)")
+    add_fim_order_args(parser)
     parser.add_argument("--json", action="store_true",
                         help="print the completion with token counts and timings")
     parser.add_argument("--no-context", action="store_true",
@@ -56,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)
     check_model_args(args, args.max_new_tokens)
-    if args.spm:  # the tokenizer tells in milliseconds; the weights would take minutes
-        choose_format(load_tokenizer(args.model), spm=True)
+    if args.fim == "spm":  # the tokenizer tells in milliseconds; the weights would take minutes
+        choose_format(load_tokenizer(args.model), spm=True, strict=True)
     snippets = None if args.no_context else snippet_source(args.root, location.path)
     engine = engine_from_args(args)
     options = CompletionOptions(max_new_tokens=args.max_new_tokens,
                                 temperature=args.temperature, top_p=args.top_p,
-                                spm=args.spm, seed=args.seed)
+                                spm=args.fim != "psm", seed=args.seed)
     document = ParsedDocument(source.text, path=str(location.path.resolve()))
     result = complete_in_document(engine, document, offset, options, snippets=snippets)
     if args.json:

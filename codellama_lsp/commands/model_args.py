@@ -106,6 +106,17 @@ def announce_loading(command: str, model: str, device: str) -> None:
     print(f"codellama {command}: loading {model} on {device}…", file=sys.stderr, flush=True)
 
 
+def add_fim_order_args(parser: argparse.ArgumentParser) -> None:
+    """`--fim psm|spm` (default SPM, as the language server; left to right for models without
+    FIM pieces, where naming SPM is refused); `--spm` is the older spelling of `--fim spm`."""
+    parser.add_argument("--fim", choices=("psm", "spm"), default=None,
+                        help="prompt order: suffix-prefix-middle (default, as the language "
+                        "server) or prefix-suffix-middle; models without FIM pieces complete "
+                        "left to right")
+    parser.add_argument("--spm", dest="fim", action="store_const", const="spm",
+                        help="the same as --fim spm")
+
+
 # -- argparse value types: a bad value is refused as the command line is read -------------------
 
 def positive_int(value: str) -> int:

@@ -8,7 +8,7 @@ import argparse
 import json
 
 from codellama_lsp.commands.complete import snippet_source
-from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.model_args import add_fim_order_args, positive_int
 from codellama_lsp.completion.cursor_prompt import document_prompt, prompt_for_cursor
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         'FIM prompt at FILE:LINE[:COL])')
     parser.add_argument("--tokenizer", required=True,
                         help="tokenizer.model, tokenizer.json, a model directory or a hub id")
-    parser.add_argument("--spm", action="store_true", help="suffix-prefix-middle order")
+    add_fim_order_args(parser)
     parser.add_argument("--raw", action="store_true",
                         help="exactly the text before and after the cursor (no extra context)")
     parser.add_argument("--no-context", action="store_true",
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                         f"--context-window {args.context_window}")
     snippets = None if args.raw or args.no_context else snippet_source(args.root, location.path)
     tokenizer = load_tokenizer(args.tokenizer)
-    fmt = choose_format(tokenizer, args.spm)
+    fmt = choose_format(tokenizer, args.fim != "psm", strict=args.fim == "spm")
     if args.raw:
         prompt = prompt_for_cursor(tokenizer, source.text[:offset], source.text[offset:], fmt,
                                    args.context_window, args.max_new_tokens)

@@ -49,9 +49,9 @@ def fim_format(name: str) -> FimFormat:
 
 
 def add_fim_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fim", choices=FORMATS, default="psm",
-                        help="prompt order: prefix-suffix-middle (default) or suffix-prefix-"
-                        "middle")
+    parser.add_argument("--fim", choices=FORMATS, default="spm",
+                        help="prompt order: suffix-prefix-middle (default, as the editor) or "
+                        "prefix-suffix-middle")
     parser.add_argument("--no-cleanup", action="store_true",
                         help="score the model's raw answers (default: after clean-up)")
     parser.add_argument("--max-new-tokens", type=int, default=64,

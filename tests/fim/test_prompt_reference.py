@@ -68,7 +68,7 @@ def test_cli_prompt_raw_equals_reference(tmp_path, codellama_tokenizer_path, ref
     text = 'def remove_non_ascii(s: str) -> str:\n    """ \n    return result\n'
     path = _write(tmp_path, text)
     args = ["prompt", f"{path}:2:9", "--tokenizer", str(codellama_tokenizer_path), "--raw",
-            "--json"] + (["--spm"] if spm else [])
+            "--json", "--fim", "spm" if spm else "psm"]
     out = run_cli(*args)
     assert out.returncode == 0, out.stderr
     ids = json.loads(out.stdout)["ids"]
@@ -81,7 +81,7 @@ def test_cli_prompt_raw_equals_reference(tmp_path, codellama_tokenizer_path, ref
 def test_cli_prompt_crlf_file_is_sent_with_lf(tmp_path, codellama_tokenizer_path, ref):
     path = _write(tmp_path, "def f(a):\n    return a\n\nprint(f(1))\n", newline="\r\n")
     out = run_cli("prompt", f"{path}:2:5", "--tokenizer", str(codellama_tokenizer_path),
-                  "--raw", "--json")
+                  "--raw", "--json", "--fim", "psm")
     assert out.returncode == 0, out.stderr
     expected = infilling_prompt_tokens(ref, "def f(a):\n    ", "return a\n\nprint(f(1))\n")
     assert json.loads(out.stdout)["ids"] == expected
@@ -90,7 +90,7 @@ def test_cli_prompt_crlf_file_is_sent_with_lf(tmp_path, codellama_tokenizer_path
 def test_cli_prompt_column_counts_characters(tmp_path, codellama_tokenizer_path, ref):
     path = _write(tmp_path, "s = '😀é' + x\n")
     out = run_cli("prompt", f"{path}:1:8", "--tokenizer", str(codellama_tokenizer_path),
-                  "--raw", "--json")
+                  "--raw", "--json", "--fim", "psm")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ids"] == infilling_prompt_tokens(ref, "s = '😀é", "' + x\n")
 

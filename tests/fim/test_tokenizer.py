@@ -31,7 +31,7 @@ def test_fimless_tokenizer_is_served_left_to_right(tiny_model_no_fim, caplog):
     prompt = build_prompt(tok, "def f():", "ignored", FimFormat.L2R)
     assert prompt.ids == [tok.bos_id] + tok.encode("def f():")
     with pytest.raises(TokenizerError, match="no FIM pieces"):
-        choose_format(tok, spm=True)
+        choose_format(tok, spm=True, strict=True)
 
 
 def test_missing_paths_are_clear_errors(tmp_path):

@@ -40,7 +40,7 @@ def test_the_tiny_model_is_scored_beside_the_baselines(tiny_model):
                   "--holes", "2", "--max-new-tokens", "8", "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["files"] == 1 and report["fim"] == "psm"
+    assert report["files"] == 1 and report["fim"] == "spm"  # the editor's default order
     total = report["total"]
     assert total["all"]["holes"] == 6 and set(total) == {"line", "rest", "block", "all"}
     for system in ("model", "no clean-up", "empty", "previous line"):
