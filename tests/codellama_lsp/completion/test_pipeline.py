@@ -147,3 +147,16 @@ def test_cli_unknown_language_and_a_large_file_get_plain_prompts(tmp_path, tiny_
         out = run_cli("prompt", location, "--tokenizer", str(tiny_model), "--json")
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["ids"]
+
+
+def test_spm_by_default_falls_back_to_left_to_right_without_fim_pieces(tiny_model_no_fim):
+    """The language server's default order (SPM) must not fail Code Llama - Python or 34B."""
+    from fim.engines.local import LoadOptions, LocalEngine
+    from fim.prompt import FimFormat
+
+    engine = LocalEngine.load(LoadOptions(model=str(tiny_model_no_fim)))
+    text = "def f(a):\n    return \n"
+    result = complete_in_document(engine, ParsedDocument(text, "python"),
+                                  text.index("return ") + 7,
+                                  CompletionOptions(spm=True, max_new_tokens=4))
+    assert result is not None and result.prompt.format is FimFormat.L2R
