@@ -42,6 +42,8 @@ class Settings:
     kv_reuse: bool = True
     prompt_lookup: bool = False
     max_time_ms: int | None = None
+    # Pre-warm the document's KV cache when it is opened or the cursor rests (local engine).
+    prewarm: bool = True
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(model=self.model, device=self.device, dtype=self.dtype,
@@ -156,6 +158,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "kvReuse": ("kv_reuse", _boolean),
     "promptLookup": ("prompt_lookup", _boolean),
     "maxTimeMs": ("max_time_ms", _optional(_integer(1, 600_000))),
+    "prewarm": ("prewarm", _boolean),
 }
 
 
