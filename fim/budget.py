@@ -9,6 +9,26 @@ from functools import lru_cache
 from fim.tokenizer import Tokenizer
 
 PREFIX_SHARE = 0.75
+TOKENS_PER_EDGE_LINE = 256  # a window's far edges fall on every (budget / 256)th line (Edges)
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Where the window may end: only where the lines dropped before the prefix (counted from
+    the document's start) and after the suffix (from its end) are multiples of a step, one line
+    per 256 tokens of budget (at most 16: up to about 4% of the budget left unused).
+
+    A window that fills its budget exactly moves both far edges with every token typed: in SPM
+    order a new suffix end, or in any order a new prefix start, recomputes the whole KV cache.
+    Edges on every step-th line stay put while typing, and lines inserted at the cursor shift
+    neither.
+    """
+
+    lines_before: int = 0  # document lines before the given prefix text
+    lines_after: int = 0  # document lines after the given suffix text
+
+    def step(self, budget: int) -> int:
+        return max(1, min(16, budget // TOKENS_PER_EDGE_LINE))
 
 
 @dataclass(frozen=True)
@@ -30,7 +50,7 @@ def line_counter(tokenizer: Tokenizer) -> Callable[[str], int]:
 
 def fit_window(tokenizer: Tokenizer, prefix: str, suffix: str, budget: int,
                count: Callable[[str], int] | None = None,
-               prefix_share: float = PREFIX_SHARE) -> Window:
+               prefix_share: float = PREFIX_SHARE, edges: Edges = Edges()) -> Window:
     """The largest window around the cursor whose prefix and suffix ids fit in `budget`.
 
     The prefix gets `prefix_share` of the budget and the suffix the rest; a side that needs less
@@ -63,8 +83,11 @@ def fit_window(tokenizer: Tokenizer, prefix: str, suffix: str, budget: int,
         pre_budget = available - suf_need
     elif pre_need <= pre_budget:
         pre_budget = pre_need
-    keep_pre = _take(pre_lines[::-1], count, pre_budget)
+    step = edges.step(budget)
+    keep_pre = _on_edge(_take(pre_lines[::-1], count, pre_budget), len(pre_lines),
+                        edges.lines_before, step)
     keep_suf = _take(suf_lines, count, available - _sum(pre_lines[::-1][:keep_pre], count))
+    keep_suf = _on_edge(keep_suf, len(suf_lines), edges.lines_after, step)
 
     while True:
         window_prefix = "".join(pre_lines[len(pre_lines) - keep_pre:]) + cursor_part
@@ -75,13 +98,20 @@ def fit_window(tokenizer: Tokenizer, prefix: str, suffix: str, budget: int,
             break
         # Lines merge across boundaries a little differently from the per-line counts.
         if keep_pre >= keep_suf * 3:
-            keep_pre -= 1
+            keep_pre = _on_edge(keep_pre - 1, len(pre_lines), edges.lines_before, step)
         else:
-            keep_suf -= 1
+            keep_suf = _on_edge(keep_suf - 1, len(suf_lines), edges.lines_after, step)
     if total > budget:
         return _cut_cursor_line(tokenizer, cursor_part, cursor_suffix, budget)
     truncated = keep_pre < len(pre_lines) or keep_suf < len(suf_lines)
     return Window(window_prefix, window_suffix, truncated)
+
+
+def _on_edge(keep: int, total: int, dropped: int, step: int) -> int:
+    """The most lines, at most `keep` of `total`, whose far edge is on a `step`-th line (the
+    lines dropped, `dropped` beyond the given ones, a multiple of `step`), or 0."""
+    keep -= (keep - total - dropped) % step
+    return max(keep, 0)
 
 
 def _need(lines: list[str], count: Callable[[str], int], cap: int) -> int:

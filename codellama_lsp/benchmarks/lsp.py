@@ -16,22 +16,20 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import statistics
 import sys
 import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from codellama_lsp.benchmarks.lsp_client import Session
 from codellama_lsp.benchmarks.worker import model_folder
 from codellama_lsp.commands.model_args import non_negative_float, positive_int
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import Engine, EngineError
 
-ROOT = Path(__file__).resolve().parents[2]
 SOURCE_FILE = "textwrap.py"  # from this Python's standard library: real code, always present
 TYPED = "result = compute_total(values, scale=2) + offset_\n"  # 50 keystrokes
 
@@ -68,97 +66,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(figures)
     return 0
-
-
-# -- the client side ---------------------------------------------------------------------------
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {key: _plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
-class Session:
-    """A pygls client driving `codellama lsp` in a subprocess."""
-
-    def __init__(self) -> None:
-        from pygls.lsp.client import LanguageClient
-
-        self.client = LanguageClient("codellama-bench", "0.1.0")
-        self.stderr_tail: list[str] = []
-
-    async def start(self, options: dict, threads: int | None = None) -> None:
-        from lsprotocol import types
-
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-        if threads:
-            env["OMP_NUM_THREADS"] = str(threads)
-        await self.client.start_io(sys.executable, "-m", "codellama_lsp", "lsp", env=env)
-        self._drain = asyncio.ensure_future(self._drain_stderr())
-        await self.client.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(), initialization_options=options))
-        self.client.initialized(types.InitializedParams())
-
-    async def _drain_stderr(self) -> None:
-        process = self.client._server
-        if process is None or process.stderr is None:
-            return
-        while line := await process.stderr.readline():
-            self.stderr_tail = (self.stderr_tail + [line.decode(errors="replace")])[-20:]
-
-    async def stats(self) -> dict:
-        return _plain(await self.client.protocol.send_request_async("codellama/stats", {}))
-
-    async def wait_for_model(self, timeout_s: float = 300) -> None:
-        deadline = time.monotonic() + timeout_s
-        while (state := (await self.stats())["model"])["state"] not in ("ready", "failed"):
-            if time.monotonic() > deadline:
-                raise EngineError("the server did not load the model in time")
-            await asyncio.sleep(0.05)
-        if state["state"] == "failed":
-            raise EngineError(f"the server could not load the model: {state['error']}")
-
-    def configure(self, settings: dict) -> None:
-        from lsprotocol import types
-
-        self.client.workspace_did_change_configuration(
-            types.DidChangeConfigurationParams(settings={"codellama": settings}))
-
-    def open(self, uri: str, text: str) -> None:
-        from lsprotocol import types
-
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-
-    def insert(self, uri: str, version: int, line: int, character: int, text: str) -> None:
-        from lsprotocol import types
-
-        position = types.Position(line, character)
-        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            [types.TextDocumentContentChangePartial(range=types.Range(position, position),
-                                                    text=text)]))
-
-    async def complete(self, uri: str, line: int, character: int):
-        from lsprotocol import types
-
-        return await self.client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line, character)))
-
-    async def stop(self) -> None:
-        await self.client.shutdown_async(None)
-        self.client.exit(None)
-        try:
-            if self.client._server is not None:
-                await asyncio.wait_for(self.client._server.wait(), 10)
-        finally:
-            await self.client.stop()
 
 
 # -- the benchmark -----------------------------------------------------------------------------
@@ -249,10 +156,10 @@ async def _latency(session: Session, engine: Engine, text: str,
         client_ms.append(elapsed)
         inside_ms.append(engine_in_server)
         if completion is None:  # the policy said no, or the answer cleaned up to nothing
-            same += not answer.items
+            same += not answer
             continue
         alone_ms.append(completion.result.total_s * 1000)
-        served = answer.items[0].insert_text if answer.items else ""
+        served = answer[0] if answer else ""
         same += served == completion.text
     latency = {
         "requests": len(client_ms), "max_new_tokens": args.max_new_tokens,
@@ -304,7 +211,7 @@ async def _typing(session: Session, uri: str, debounce_ms: int, keystroke_ms: fl
     return {"keystrokes": len(TYPED), "requests": len(pending),
             "generations_started": after["generations"] - before["generations"],
             "superseded": after["superseded"] - before["superseded"],
-            "answered_with_items": sum(1 for a in answers if a.items),
+            "answered_with_items": sum(1 for a in answers if a),
             "cache_hits": after["cache_hits"] - before["cache_hits"]}
 
 

@@ -21,10 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-from codellama_lsp.benchmarks.lsp import Session, _round, _summary
+from codellama_lsp.benchmarks.lsp import _round, _summary
+from codellama_lsp.benchmarks.lsp_client import Session
 from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import EngineError
+from fim.engines.compiled_step import COMPILE_MODES
 
 URI = "file:///bench/typing"
 
@@ -44,6 +46,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="tokens per suggestion (default 16)")
     parser.add_argument("--context-window", type=positive_int, default=4096,
                         help="prompt plus completion, in tokens (4096)")
+    parser.add_argument("--follow", type=positive_int, default=12,
+                        help="then type this many characters of the last suggestion shown "
+                             "(answered from the suggestion cache)")
     parser.add_argument("--line", type=positive_int, default=None,
                         help="1-based line to type (default: a non-blank line mid-file)")
     parser.add_argument("--reuse", choices=("both", "on"), default="both",
@@ -52,6 +57,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="CPU threads for the server's model (1)")
     parser.add_argument("--prompt-lookup", action="store_true",
                         help="local engine: prompt-lookup decoding on")
+    parser.add_argument("--compile", choices=COMPILE_MODES, default="auto",
+                        help="local engine: the decode step compiled on static KV caches "
+                             "(auto: on CUDA only)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
@@ -93,12 +101,12 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
     settings = {"model": model, "engine": args.engine, "fimFormat": args.fim,
                 "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
                 "contextWindow": args.context_window,
-                "promptLookup": args.prompt_lookup}
+                "promptLookup": args.prompt_lookup, "compile": args.compile}
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
     if args.engine == "local" and args.reuse == "both":
         runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
     figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
-                     "engine": args.engine, "fim": args.fim,
+                     "engine": args.engine, "fim": args.fim, "compile": args.compile,
                      "max_new_tokens": args.max_new_tokens, "runs": runs}
     if "reuse_off" in runs:
         on, off = runs["reuse_on"], runs["reuse_off"]
@@ -110,7 +118,8 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
 
 
 async def _typing_run(text: str, line: int, settings: dict, args: argparse.Namespace) -> dict:
-    """One server, one document: empty `line` and type it back, one request per key."""
+    """One server, one document: empty `line` and type it back, one request per key; then type
+    along the last suggestion shown, as a user taking it by typing."""
     lines = text.split("\n")
     target = lines[line]
     indent = len(target) - len(target.lstrip())
@@ -123,20 +132,13 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         uri = f"{URI}-{settings['kvReuse']}.py"
         session.open(uri, "\n".join(lines))
         await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
-        before = previous = await session.stats()
-        keys: list[tuple[float, str]] = []  # (ms, what answered: model, cache or none)
-        suggestions = []
-        for version, char in enumerate(typed, start=2):
-            column = indent + version - 1
-            started = time.perf_counter()
-            session.insert(uri, version, line, column - 1, char)
-            answer = await session.complete(uri, line, column)
-            elapsed = (time.perf_counter() - started) * 1000
-            suggestions.append(answer.items[0].insert_text if answer.items else "")
-            now = await session.stats()
-            keys.append((elapsed, _answered_by(previous, now)))
-            previous = now
-        after = previous
+        before = await session.stats()
+        keys, suggestions = await _type(session, uri, line, indent, typed)
+        after = await session.stats()
+        shown = next((s for s in reversed(suggestions) if s.split("\n")[0].strip()), "")
+        # Up to its first line end, and short of its end (where nothing is left to show).
+        along, _ = await _type(session, uri, line, indent + len(typed),
+                               shown[:-1].split("\n")[0][:args.follow], len(typed) + 1)
     except EngineError:
         raise
     except BaseException:
@@ -144,17 +146,42 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         raise
     finally:
         await _stop(session)
-    return _run_figures(keys, suggestions, before, after)
+    figures = _run_figures(keys, suggestions, before, after)
+    figures["typing_along_suggestion"] = _along_figures(along)
+    return figures
+
+
+async def _type(session: Session, uri: str, line: int, column: int, chars: str,
+                version: int = 1) -> tuple[list[tuple[float, str]], list[str]]:
+    """Type `chars` at (line, column), one request per key: (ms, what answered) per key (the
+    model, the suggestion cache or none) and the first suggestion after each."""
+    keys: list[tuple[float, str]] = []
+    suggestions = []
+    previous = await session.stats()
+    for char in chars:
+        version, column = version + 1, column + 1
+        started = time.perf_counter()
+        session.insert(uri, version, line, column - 1, char)
+        answer = await session.complete(uri, line, column)
+        elapsed = (time.perf_counter() - started) * 1000
+        suggestions.append(answer[0] if answer else "")
+        now = await session.stats()
+        keys.append((elapsed, _answered_by(previous, now)))
+        previous = now
+    return keys, suggestions
+
+
+def _along_figures(keys: list[tuple[float, str]]) -> dict:
+    hit_times = [ms for ms, by in keys if by == "cache"]
+    return {"keystrokes": len(keys), "answered_from_cache": len(hit_times),
+            "cache_hit_ms": {"p50": _round(percentile(hit_times, 50), 2),
+                             "max": _round(max(hit_times), 2) if hit_times else None}}
 
 
 async def _stop(session: Session) -> None:
     """Stop the server; one that does not exit in time (a loaded machine) is killed."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await session.stop()
-    except TimeoutError:
-        if session.client._server is not None:
-            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-                session.client._server.kill()
 
 
 def _answered_by(before: dict, after: dict) -> str:
@@ -203,6 +230,11 @@ def _report(figures: dict) -> str:
             f"{model['p95']} ms; model calls per keystroke {run['model_calls_per_keystroke']}; "
             f"cache hits {hits['count']} (p50 {hits['p50']} ms, max {hits['max']} ms); prompt "
             f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}")
+        along = run["typing_along_suggestion"]
+        lines.append(
+            f"    typing along the last suggestion: {along['keystrokes']} keystrokes, "
+            f"{along['answered_from_cache']} answered from the cache (p50 "
+            f"{along['cache_hit_ms']['p50']} ms, max {along['cache_hit_ms']['max']} ms)")
     if "ratio" in figures:
         lines.append(f"  ratio reuse on/off (model p50): {figures['ratio']} (target <= 0.35); "
                      f"same suggestions: {figures['same_suggestions']}")

@@ -10,7 +10,7 @@ from functools import lru_cache
 from codellama_lsp.completion.line_tokens import line_tokenizer
 from codellama_lsp.completion.snippets import Snippet, SnippetSource, render
 from codellama_lsp.syntax.parsed import ParsedDocument
-from fim.budget import PREFIX_SHARE, Window, fit_window, line_counter
+from fim.budget import PREFIX_SHARE, Edges, Window, fit_window, line_counter
 from fim.prompt import FimFormat, Prompt, build_prompt, overhead_tokens, to_lf
 from fim.tokenizer import Tokenizer
 
@@ -53,8 +53,11 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
     budget = prompt_budget(context_window, max_new_tokens, fmt)
     count = _counter(tokenizer)
     # Only the lines that can fit are looked at: a large file costs what its window costs.
-    prefix = to_lf(_prefix_lines(text, offset, budget, count))
-    suffix = "" if fmt is FimFormat.L2R else to_lf(_suffix_lines(text, offset, budget, count))
+    start = _prefix_start(text, offset, budget, count)
+    end = offset if fmt is FimFormat.L2R else _suffix_end(text, offset, budget, count)
+    prefix, suffix = to_lf(text[start:offset]), to_lf(text[offset:end])
+    edges = Edges(lines_before=text.count("\n", 0, start),
+                  lines_after=text.count("\n", end) if end < len(text) else 0)
     share = 1.0 if fmt is FimFormat.L2R else PREFIX_SHARE
     comment = document.language.line_comment if document.language else "#"
     chosen: list[Snippet] = []
@@ -63,7 +66,7 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
         chosen, used = _fit_snippets(snippets.snippets_for(document, offset), comment,
                                      int(budget * SNIPPET_SHARE), count)
     window = fit_window(tokenizer, prefix, suffix, budget - used, count=count,
-                        prefix_share=share)
+                        prefix_share=share, edges=edges)
     if chosen:
         # Definitions the window already shows are not shown twice.
         cursor_line = text.count("\n", 0, offset)
@@ -110,10 +113,11 @@ def _in_window(snippet: Snippet, document: ParsedDocument, window: Window,
     return snippet.text in window.prefix or snippet.text in window.suffix
 
 
-def _prefix_lines(text: str, offset: int, budget: int, count: Callable[[str], int]) -> str:
-    """text[:offset] from the first line that could still fit: lines are added walking up from
-    the cursor until their tokens pass `budget` (plus one line), so the window fitting that
-    follows never looks at the rest of a large file; it keeps the same lines it would have."""
+def _prefix_start(text: str, offset: int, budget: int, count: Callable[[str], int]) -> int:
+    """Where text[:offset] starts to matter: the first line that could still fit. Lines are
+    added walking up from the cursor until their tokens pass `budget` (plus one line), so the
+    window fitting that follows never looks at the rest of a large file; it keeps the same lines
+    it would have."""
     lf = to_lf if "\r" in text else str
     start = text.rfind("\n", 0, offset) + 1  # the cursor's line is always kept
     used = 0
@@ -121,11 +125,12 @@ def _prefix_lines(text: str, offset: int, budget: int, count: Callable[[str], in
         previous = text.rfind("\n", 0, start - 1) + 1
         used += count(lf(text[previous:start]))
         start = previous
-    return text[start:offset]
+    return start
 
 
-def _suffix_lines(text: str, offset: int, budget: int, count: Callable[[str], int]) -> str:
-    """text[offset:] up to the last line that could still fit (as `_prefix_lines`)."""
+def _suffix_end(text: str, offset: int, budget: int, count: Callable[[str], int]) -> int:
+    """Where text[offset:] stops mattering: after the last line that could still fit (as
+    `_prefix_start`)."""
     lf = to_lf if "\r" in text else str
     end = text.find("\n", offset)
     used = 0
@@ -134,7 +139,7 @@ def _suffix_lines(text: str, offset: int, budget: int, count: Callable[[str], in
         line_end = len(text) if following < 0 else following + 1
         used += count(lf(text[end + 1:line_end]))
         end = following
-    return text[offset:] if end < 0 else text[offset:end + 1]
+    return len(text) if end < 0 else end + 1
 
 
 @lru_cache(maxsize=8)

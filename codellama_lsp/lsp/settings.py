@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fim.engines.compiled_step import COMPILE_MODES
 from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES, LoadOptions
 from fim.engines.options import check_context_window, check_device
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
@@ -42,6 +43,7 @@ class Settings:
     kv_reuse: bool = True
     prompt_lookup: bool = False
     max_time_ms: int | None = None
+    compile: str = "auto"  # the decode step compiled on static caches: auto (CUDA) | on | off
     # Pre-warm the document's KV cache when it is opened or the cursor rests (local engine).
     prewarm: bool = True
 
@@ -49,7 +51,7 @@ class Settings:
         return LoadOptions(model=self.model, device=self.device, dtype=self.dtype,
                            device_map=self.device_map, quantization=self.quantization,
                            context_window=self.context_window, kv_reuse=self.kv_reuse,
-                           prompt_lookup=self.prompt_lookup)
+                           prompt_lookup=self.prompt_lookup, compile=self.compile)
 
     def instruct_load_options(self) -> LoadOptions:
         """The instruct model's options: the same device, precision and window as `model`'s."""
@@ -158,6 +160,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "kvReuse": ("kv_reuse", _boolean),
     "promptLookup": ("prompt_lookup", _boolean),
     "maxTimeMs": ("max_time_ms", _optional(_integer(1, 600_000))),
+    "compile": ("compile", _choice(*COMPILE_MODES)),
     "prewarm": ("prewarm", _boolean),
 }
 

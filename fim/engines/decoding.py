@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from fim.engines.base import StopReason, find_stop
+from fim.engines.compiled_step import crop_to
 from fim.tokenizer import Tokenizer
 
 
@@ -69,9 +70,8 @@ def reuse_prefix(cached_ids: list[int], cache: Any, prompt: list[int]) -> int:
     common = min(common_prefix(cached_ids, prompt), len(prompt) - 1)
     if common <= 0:
         return 0
-    drop = len(cached_ids) - common
-    if drop > 0:
-        cache.crop(-drop)  # transformers 5: a negative count drops that many from the end
+    if common < len(cached_ids):
+        crop_to(cache, common)
     return common
 
 
@@ -84,13 +84,18 @@ class Forward:
         params = inspect.signature(model.forward).parameters
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
 
-    def __call__(self, ids: list[list[int]], cache, keep: int = 1, mask=None, positions=None):
-        """Logits [rows, keep, vocab] for `ids` (one list per row) appended to `cache`."""
+    def __call__(self, ids: list[list[int]], cache, keep: int = 1, mask=None, positions=None,
+                 start: int | None = None):
+        """Logits [rows, keep, vocab] for `ids` (one list per row) appended to `cache`, written
+        from position `start` where given (a static cache needs it: its size is not its fill)."""
         import torch
 
         kwargs: dict[str, Any] = {self.cache_arg: cache}
         if mask is not None:
             kwargs.update(attention_mask=mask, position_ids=positions)
+        elif start is not None:
+            written = torch.arange(start, start + len(ids[0]), device=self.model.device)
+            kwargs.update(cache_position=written, position_ids=written.unsqueeze(0))
         input_ids = torch.tensor(ids, device=self.model.device)
         out = self.model(input_ids=input_ids, use_cache=True, logits_to_keep=keep, **kwargs)
         return out.logits

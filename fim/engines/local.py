@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fim.engines.base import EngineError, GenerationRequest, GenerationResult, StopReason
+from fim.engines.compiled_step import CompiledStep, crop_to, new_static_cache, wants_compile
 from fim.engines.decoding import (
     Forward,
     StopRules,
@@ -45,6 +46,7 @@ class LoadOptions:
     kv_cache_slots: int = 8  # caches kept, one per cache key (document, edit, user)
     kv_cache_tokens: int = 0  # ids the kept caches hold together; 0: twice the context window
     prompt_lookup: bool = False  # greedy drafts copied from the prompt, checked in one pass
+    compile: str = "auto"  # decode step compiled on static caches: auto (CUDA) | on | off
 
 
 def choose_device(requested: str = "auto") -> str:
@@ -104,8 +106,11 @@ class LocalEngine:
         self.kv_reuse = options.kv_reuse
         self.prompt_lookup = options.prompt_lookup
         budget = options.kv_cache_tokens or 2 * context_window
-        self.slots = SlotStore(options.kv_cache_slots if options.kv_reuse else 0, budget)
         self._forward = Forward(model)
+        self._step: CompiledStep | None = None
+        if wants_compile(options.compile, str(device)):
+            self._step = CompiledStep(model, self._forward.cache_arg)
+        self.slots = _slot_store(options, budget, static=self._step is not None)
         self._lock = threading.Lock()
         self._waiting = 0  # generations waiting for the lock: a prefill gives way to them
         self._waiting_lock = threading.Lock()
@@ -143,7 +148,17 @@ class LocalEngine:
         log.info("loaded %s on %s (%s) in %.1fs", options.model, device, kwargs["dtype"],
                  time.perf_counter() - started)
         torch.set_grad_enabled(False)
-        return cls(model, tokenizer, options.context_window, str(model.device), options)
+        engine = cls(model, tokenizer, options.context_window, str(model.device), options)
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """Compile the decode step now rather than on the first suggestion."""
+        if self._step is None:
+            return
+        started = time.perf_counter()
+        if self._step.warm_up(self.context_window):
+            log.info("compiled the decode step in %.1fs", time.perf_counter() - started)
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         """Generate for `request`; waits its turn, giving up if cancelled meanwhile."""
@@ -169,18 +184,27 @@ class LocalEngine:
         try:
             prompt = list(request.prompt_ids)[: self.context_window]
             cache, seq = self._cache_for(request.cache_key, prompt)
-            computed = 0
-            for at in range(len(seq), len(prompt) - 1, PREFILL_CHUNK):
-                if request.cancel.is_set() or self._waiting:
-                    break
-                chunk = prompt[at:min(at + PREFILL_CHUNK, len(prompt) - 1)]
-                self._forward([chunk], cache)
-                seq.extend(chunk)
-                computed += len(chunk)
+            computed = self._prefill_chunks(request, prompt, cache, seq)
             self.slots.put(request.cache_key, Slot(seq, cache))
             return computed
         finally:
             self._lock.release()
+
+    def _prefill_chunks(self, request: GenerationRequest, prompt: list[int], cache: Any,
+                        seq: list[int]) -> int:
+        """Extend `cache` (holding `seq`) towards `prompt` until done or someone else waits."""
+        import torch
+
+        computed = 0
+        with torch.inference_mode():
+            for at in range(len(seq), len(prompt) - 1, PREFILL_CHUNK):
+                if request.cancel.is_set() or self._waiting:
+                    break
+                chunk = prompt[at:min(at + PREFILL_CHUNK, len(prompt) - 1)]
+                self._forward([chunk], cache, start=len(seq))
+                seq.extend(chunk)
+                computed += len(chunk)
+        return computed
 
     def close(self) -> None:
         """Drop the kept caches (the model goes with the engine's last reference)."""
@@ -217,6 +241,8 @@ class LocalEngine:
             common = reuse_prefix(slot.ids, slot.cache, prompt)
             if common:
                 return slot.cache, slot.ids[:common]
+        if self._step is not None:
+            return new_static_cache(self.model, self.context_window), []
         return new_cache(self.model), []
 
     def _decode(self, request: GenerationRequest, rules: StopRules, cache: Any, seq: list[int],
@@ -236,21 +262,27 @@ class LocalEngine:
                     return StopReason.CANCELLED
                 room = request.max_new_tokens - len(rules.generated) - 1
                 draft = lookup_draft(seq + feed, min(room, DRAFT_TOKENS)) if lookup else []
-                logits = self._forward([feed + draft], cache, keep=len(draft) + 1)[0]
+                logits = self._run(feed + draft, cache, len(seq), keep=len(draft) + 1)[0]
                 seq.extend(feed)
                 tokens = self._pick_all(logits, request, generator)
                 if not first:
                     first.append(time.perf_counter())
                 kept = _agreed(draft, tokens)
                 self._count(len(draft), kept)
-                if kept < len(draft):
-                    cache.crop(-(len(draft) - kept))
                 seq.extend(draft[:kept])
+                if kept < len(draft):
+                    crop_to(cache, len(seq))
                 for token in tokens[:kept + 1]:
                     reason = rules.accept(token)
                     if reason is not None:
                         return reason
                 feed = [tokens[kept]]
+
+    def _run(self, ids: list[int], cache: Any, start: int, keep: int):
+        """The compiled step for one id on a static cache, else the eager forward."""
+        if self._step is not None and len(ids) == 1:
+            return self._step(ids[0], start, cache)
+        return self._forward([ids], cache, keep=keep, start=start)
 
     def _count(self, drafted: int, kept: int) -> None:
         self.stats["forward_passes"] += 1
@@ -263,6 +295,14 @@ class LocalEngine:
         if request.temperature <= 0:
             return logits.argmax(dim=-1).tolist()
         return [pick(logits[-1], request.temperature, request.top_p, generator)]
+
+
+def _slot_store(options: LoadOptions, budget: int, static: bool) -> SlotStore:
+    """Slots bounded by `budget` ids; a static cache takes a whole context window each."""
+    capacity = options.kv_cache_slots if options.kv_reuse else 0
+    if not static:
+        return SlotStore(capacity, budget)
+    return SlotStore(min(capacity, max(1, budget // options.context_window)))
 
 
 def _agreed(draft: list[int], tokens: list[int]) -> int:

@@ -34,6 +34,9 @@ def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
     assert off["prompt_tokens_reused"] == 0
     assert on["prompt_tokens_reused"] > on["prompt_tokens"] // 2
     assert figures["same_suggestions"] is True
+    along = on["typing_along_suggestion"]  # typing what the ghost text shows: the cache answers
+    assert along["keystrokes"] > 0
+    assert along["answered_from_cache"] == along["keystrokes"]
 
 
 def test_a_blank_line_to_type_is_refused(tiny_model, tmp_path):

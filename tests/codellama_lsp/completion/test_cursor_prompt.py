@@ -67,3 +67,28 @@ def test_line_tokenizer_is_used_only_where_exact(tiny_model):
         piece = text[a:a + rng.randrange(3000)]
         assert fast.encode(piece) == tiny.encode(piece)
         assert fast.encode_infilling(piece) == tiny.encode_infilling(piece)
+
+
+def _recomputed_keys(tokenizer, text: str, offset: int, typed: str, fmt: FimFormat) -> int:
+    """Keystrokes (typing `typed` at `offset`) after which the prompt changed before its last
+    line: the ids a KV cache kept from the previous prompt stop being of use there."""
+    changed, previous = 0, None
+    for n in range(len(typed) + 1):
+        document = ParsedDocument(text[:offset] + typed[:n] + text[offset:], "python")
+        ids = document_prompt(tokenizer, document, offset + n, fmt, 4096, 64).prompt.ids
+        if previous is not None:
+            same = next((i for i, (a, b) in enumerate(zip(previous, ids)) if a != b),
+                        min(len(ids), len(previous)))
+            changed += same < len(previous) - 40  # more than the cursor's line changed
+        previous = ids
+    return changed
+
+
+def test_typing_keeps_the_windows_far_edges_in_place(real):
+    """In SPM order only the prompt's tail changes while typing in a file larger than the
+    window, also across a new line (without fixed edges, 4 keys of these 64 moved them)."""
+    tokenizer = real[0]
+    text = Path(sysconfig.get_paths()["stdlib"], "textwrap.py").read_text(encoding="utf-8")
+    offset = text.index("\n", len(text) // 2) + 1
+    typed = "        total = compute(values, scale)\n        if total > limit:"
+    assert _recomputed_keys(tokenizer, text, offset, typed, FimFormat.SPM) <= 1

@@ -124,11 +124,13 @@ def _typing_prompts(tokenizer, fmt: FimFormat) -> list[list[int]]:
 def engines(tiny_model):
     def load(**options):
         return LocalEngine.load(LoadOptions(model=str(tiny_model), **options))
-    return {"reuse": load(), "no_reuse": load(kv_reuse=False), "lookup": load(prompt_lookup=True)}
+    return {"reuse": load(), "no_reuse": load(kv_reuse=False), "lookup": load(prompt_lookup=True),
+            "compiled": load(compile="on"),
+            "compiled_lookup": load(compile="on", prompt_lookup=True)}
 
 
 @pytest.mark.parametrize("fmt", [FimFormat.PSM, FimFormat.SPM])
-def test_greedy_text_is_the_same_with_reuse_off_and_prompt_lookup_on(engines, fmt):
+def test_greedy_text_is_the_same_with_reuse_off_prompt_lookup_on_and_compiled(engines, fmt):
     prompts = _typing_prompts(engines["reuse"].tokenizer, fmt)
     texts = {name: [] for name in engines}
     reused = {name: 0 for name in engines}
@@ -138,6 +140,8 @@ def test_greedy_text_is_the_same_with_reuse_off_and_prompt_lookup_on(engines, fm
             texts[name].append(result.text)
             reused[name] += result.reused_prompt_tokens
     assert texts["reuse"] == texts["no_reuse"] == texts["lookup"]
+    assert texts["reuse"] == texts["compiled"] == texts["compiled_lookup"]
+    assert engines["compiled"]._step.compiled  # not the eager fallback
     assert reused["no_reuse"] == 0
     assert reused["reuse"] > len(prompts[0]) * (len(prompts) - 1) // 2
 
@@ -199,3 +203,18 @@ def test_a_cancelled_prefill_stops_and_keeps_what_it_computed(tiny_engine):
     assert done == 128  # one chunk, then the cancel flag
     result = tiny_engine.generate(GenerationRequest(ids, max_new_tokens=2, cache_key="pre"))
     assert result.reused_prompt_tokens == 128
+
+
+def test_compiled_static_caches_keep_each_key_apart(engines):
+    engine = engines["compiled"]
+    assert engine.slots.capacity == 2  # two context windows: the default budget
+    prompts = {fmt: _typing_prompts(engine.tokenizer, fmt) for fmt in FimFormat if fmt != "l2r"}
+    for a, b in zip(*prompts.values()):
+        for key, ids in (("psm", a), ("spm", b)):
+            fresh = engines["no_reuse"].generate(GenerationRequest(ids, max_new_tokens=16))
+            kept = engine.generate(GenerationRequest(ids, max_new_tokens=16,
+                                                     cache_key=f"slot-{key}"))
+            assert kept.text == fresh.text
+    assert kept.reused_prompt_tokens > len(b) // 2
+    # The prompt's last id is left for the request that brings it.
+    assert engine.prefill(GenerationRequest(a + [5, 6, 7], cache_key="slot-psm")) == 2
