@@ -88,8 +88,15 @@ class Prewarmer:
         self._task = asyncio.ensure_future(self._run(cursor, cancel))
 
     def opened(self, uri: str) -> None:
-        """A document was opened: pre-warm at its last known cursor, else at its start."""
-        self.request(self._cursors.get(uri, Cursor(uri, 0, 0)))
+        """A document was opened: pre-warm at its last known cursor (if it still lies in the
+        text), else at its start."""
+        cursor = self._cursors.get(uri)
+        try:
+            if cursor is not None:
+                self._offset(cursor)
+        except PositionError:
+            cursor = None  # the file changed while it was closed
+        self.request(cursor or Cursor(uri, 0, 0))
 
     def remember(self, cursor: Cursor) -> None:
         """A completion was asked for at `cursor`: where to pre-warm when it is opened again."""

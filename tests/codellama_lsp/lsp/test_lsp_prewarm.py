@@ -80,6 +80,24 @@ async def test_a_rested_cursor_is_prewarmed_and_its_completion_computes_only_the
         await _stop(client)
 
 
+async def test_a_reopened_document_is_prewarmed_at_its_last_cursor(tiny_model):
+    client = await _server(tiny_model)
+    try:
+        uri = "file:///again.py"
+        open_document(client, uri, SOURCE)
+        await _complete(client, uri)  # the server remembers this cursor
+        client.text_document_did_close(types.DidCloseTextDocumentParams(
+            types.TextDocumentIdentifier(uri)))
+        before = await stats(client)
+        open_document(client, uri, SOURCE + "# changed on disk\n", version=2)
+        await _until(client, lambda s: s["prewarms"] > before["prewarms"] and
+                     s["prewarmed_tokens"] > before["prewarmed_tokens"], "no pre-warm on reopen")
+        prompt, reused = await _complete(client, uri)
+        assert reused == prompt - 1  # pre-warmed at the cursor, not at the start
+    finally:
+        await _stop(client)
+
+
 async def test_without_prewarm_the_first_completion_computes_the_whole_prompt(tiny_model):
     client = await _server(tiny_model, prewarm=False)
     try:
