@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
-from codellama_lsp.completion.cursor_prompt import document_prompt, prompt_for_cursor
+from codellama_lsp.completion.cursor_prompt import (
+    DocumentPrompt,
+    document_prompt,
+    prompt_for_cursor,
+)
 from codellama_lsp.completion.policy import Decision, Mode, decide
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
@@ -70,9 +74,7 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
     decision: Decision = decide(text, offset, document)
     if decision.mode is Mode.NONE:
         return None
-    fmt = choose_format(engine.tokenizer, options.spm)
-    built = document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
-                            options.max_new_tokens, snippets)
+    built = _cursor_prompt(engine, document, offset, options, snippets)
     stop = list(options.stop)
     if decision.mode is Mode.LINE and "\n" not in stop:
         stop.append("\n")  # one line wanted: don't generate the next ones
@@ -90,3 +92,29 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
     newline = detect_newline(text)
     shown = cleaned.replace("\n", newline) if newline != "\n" else cleaned
     return Completion(shown, built.prompt, result, decision.mode, to_lf(result.text))
+
+
+def prefill_in_document(engine: Engine, document: ParsedDocument, offset: int,
+                        options: CompletionOptions, cancel: threading.Event | None = None,
+                        snippets: SnippetSource | None = None) -> int:
+    """Compute ahead of time, into the KV cache under `options.kv_cache_key`, the prompt that
+    `complete_in_document` would build for this cursor (so that a completion there computes
+    only its tail); the engine gives way to any generation. Returns the ids computed."""
+    document = document.snapshot()
+    if not 0 <= offset <= len(document.text):
+        raise UserError(f"cursor offset {offset} is outside the document "
+                        f"({len(document.text)} characters)")
+    built = _cursor_prompt(engine, document, offset, options, snippets)
+    request = GenerationRequest(built.prompt.ids, options.max_new_tokens,
+                                cache_key=options.kv_cache_key)
+    if cancel is not None:
+        request.cancel = cancel
+    return engine.prefill(request)
+
+
+def _cursor_prompt(engine: Engine, document: ParsedDocument, offset: int,
+                   options: CompletionOptions, snippets: SnippetSource | None) -> DocumentPrompt:
+    """The one prompt for a cursor: completions and their pre-warming must agree on it."""
+    fmt = choose_format(engine.tokenizer, options.spm)
+    return document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
+                           options.max_new_tokens, snippets)

@@ -18,6 +18,7 @@ from codellama_lsp.completion.item_range import (
 )
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.lsp.documents import Document, UnknownDocument
+from codellama_lsp.lsp.prewarm import Cursor, Prewarmer
 from codellama_lsp.lsp.scheduler import Scheduler
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.state import ServerState
@@ -70,6 +71,11 @@ class CompletionService:
         # Engines keep one KV cache per key: this server's, one per document.
         self.kv_cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
         self._shown: dict[str, _Shown] = {}
+        self.prewarm = Prewarmer(state, self.stats, self.document_cache_key)
+
+    def document_cache_key(self, uri: str) -> str:
+        """The engine's KV cache key for `uri`: completions and pre-warms share it."""
+        return f"{self.kv_cache_key}:{uri}"
 
     def start(self) -> None:
         """The client is ready: load the model and index the workspace."""
@@ -88,12 +94,14 @@ class CompletionService:
         Raises PositionError for a line out of range; cancelling the task cancels the work."""
         started = time.perf_counter()
         self.stats.requests += 1
+        self.prewarm.cancel()  # a real request goes first
         try:
             document = self.state.documents.get(uri)
         except UnknownDocument as exc:
             log.info("no completion: %s", exc)
             return None
         offset = document.index.offset(line, character, self.state.encoding)
+        self.prewarm.remember(Cursor(uri, line, character))
         settings = self.state.settings
         if not settings.enabled_for(document.language_id):
             return None
@@ -150,7 +158,7 @@ class CompletionService:
             result = await self.scheduler.run(
                 uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
                                             self.state.snippets,
-                                            f"{self.kv_cache_key}:{uri}"),
+                                            self.document_cache_key(uri)),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -181,6 +189,10 @@ class CompletionService:
                 "cache_entries": len(self.cache),
                 "model": {"name": loader.description, "state": loader.state.value,
                           "error": loader.error}}
+
+    def shutdown(self) -> None:
+        self.prewarm.shutdown()
+        self.scheduler.shutdown()
 
     def forget(self, uri: str) -> None:
         """The document was closed."""

@@ -27,6 +27,7 @@ from codellama_lsp.lsp.edit_service import (
     parse_target,
     rpc_error,
 )
+from codellama_lsp.lsp.prewarm import PREWARM_METHOD, parse_cursor
 from codellama_lsp.lsp.protocol import CodeLlamaProtocol
 from codellama_lsp.lsp.settings import SECTION, Settings
 from codellama_lsp.lsp.state import ServerState
@@ -70,6 +71,7 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
     server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION,
                    types.InlineCompletionOptions())(inline_completion)
     server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())(completion)
+    server.feature(PREWARM_METHOD)(prewarm)
     server.feature(STATS_METHOD)(stats)
     server.feature(DOCUMENT_METHOD)(document_text)
     server.command(ACCEPT_COMMAND)(accept)
@@ -119,12 +121,12 @@ async def _watch_workspace_files(ls: CodeLlamaServer) -> None:
 
 
 def shutdown(ls: CodeLlamaServer, params: None) -> None:
-    ls.completions.scheduler.shutdown()
+    ls.completions.shutdown()
     ls.edits.shutdown()
 
 
 def exit_(ls: CodeLlamaServer, params: None) -> None:
-    ls.completions.scheduler.shutdown()  # an exit without shutdown must not wait for a generation
+    ls.completions.shutdown()  # an exit without shutdown must not wait for a generation
     ls.edits.shutdown()
 
 
@@ -133,6 +135,7 @@ def exit_(ls: CodeLlamaServer, params: None) -> None:
 def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
     ls.state.open(item.uri, item.language_id, item.version, item.text)
+    ls.completions.prewarm.opened(item.uri)
 
 
 def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -213,6 +216,14 @@ async def completion(ls: CodeLlamaServer, params: types.CompletionParams
             insert_text=inserted, insert_text_format=types.InsertTextFormat.PlainText,
             command=_accept(item_id)))
     return types.CompletionList(is_incomplete=True, items=items)
+
+
+def prewarm(ls: CodeLlamaServer, params: Any) -> None:
+    """`codellama/prewarm` {textDocument: {uri}, position}: the cursor rests there; bad params
+    are logged and ignored."""
+    cursor = parse_cursor(params)
+    if cursor is not None:
+        ls.completions.prewarm.request(cursor)
 
 
 async def _answer(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool

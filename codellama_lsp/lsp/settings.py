@@ -44,6 +44,8 @@ class Settings:
     prompt_lookup: bool = False
     max_time_ms: int | None = None
     compile: str = "auto"  # the decode step compiled on static caches: auto (CUDA) | on | off
+    # Pre-warm the document's KV cache when it is opened or the cursor rests (local engine).
+    prewarm: bool = True
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(model=self.model, device=self.device, dtype=self.dtype,
@@ -159,6 +161,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "promptLookup": ("prompt_lookup", _boolean),
     "maxTimeMs": ("max_time_ms", _optional(_integer(1, 600_000))),
     "compile": ("compile", _choice(*COMPILE_MODES)),
+    "prewarm": ("prewarm", _boolean),
 }
 
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
+from codellama_lsp.completion.pipeline import (
+    CompletionOptions,
+    complete_in_document,
+    prefill_in_document,
+)
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.syntax.parsed import ParsedDocument
@@ -77,6 +81,17 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
             texts.append(result.text)
     return Suggestions(texts, generations, engine_s, engine.prompt_tokens,
                        engine.reused_prompt_tokens)
+
+
+def prewarm(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
+            cancel: threading.Event, snippets: SnippetSource | None = None,
+            kv_cache_key: str = "default") -> int:
+    """Compute the prompt that `suggest` would send for this cursor into its KV cache ahead of
+    time (the same options as an automatic trigger's: the prompt is the same for both);
+    returns the ids computed."""
+    return prefill_in_document(engine, document, offset,
+                               options_for(settings, False, None, kv_cache_key), cancel,
+                               snippets)
 
 
 class _Counted:

@@ -345,6 +345,20 @@ def test_toggle_stops_and_restarts_suggestions(editor):
     assert editor.show_suggestion("on.py")
 
 
+def test_a_resting_cursor_is_sent_to_the_server_to_prewarm(editor):
+    before = editor.server_stats()
+    editor.open("rest.py", SOURCE + "s = '😀😀'\n")
+    # The server pre-warms a document it opens by itself; that one is done first.
+    opened = until(lambda: (s := editor.server_stats())["prewarmed_tokens"] >
+                   before["prewarmed_tokens"] and s, "the pre-warm on open")
+    sent = editor.lua("return require('codellama.prewarm').counters.sent")
+    editor.nvim.command("normal! G$")  # after the emoji: a column in the client's encoding
+    editor.nvim.command("doautocmd CursorHold")
+    assert editor.lua("return require('codellama.prewarm').counters.sent") == sent + 1
+    # Taken (a position out of range would be ignored, and not counted).
+    until(lambda: editor.server_stats()["prewarms"] > opened["prewarms"], "the server pre-warmed")
+
+
 def test_stats_shows_the_servers_counts(editor):
     editor.nvim.input("<Esc>")
     editor.nvim.command("CodeLlamaStats")

@@ -5,6 +5,7 @@ import type { Middleware } from 'vscode-languageclient/node';
 import { AcceptanceTracker, PARTIAL_ACCEPTS, acceptPartly } from './acceptance';
 import { askInstruction, editSelection } from './edit';
 import { createMiddleware } from './middleware';
+import { PREWARM_METHOD, Prewarmer } from './prewarm';
 import {
 	SECTION,
 	ServerCommand,
@@ -127,6 +128,11 @@ export class CodeLlama implements vscode.Disposable {
 		await this.started;
 	}
 
+	/** A notification to the server, if one runs (dropped otherwise: nobody waits for it). */
+	notify(method: string, params: unknown): void {
+		this.client?.sendNotification(method, params).catch(() => undefined);
+	}
+
 	sendRequest<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> {
 		if (!this.client) {
 			return Promise.reject(new Error('the Code Llama server is not running'));
@@ -190,7 +196,9 @@ export function activate(context: vscode.ExtensionContext, factory?: ClientFacto
 	const make = factory ?? (require('./client') as typeof import('./client')).createClient;
 	const extension = new CodeLlama(output, status, make);
 	running = extension;
-	context.subscriptions.push(output, status, extension,
+	const prewarmer = new Prewarmer(params => extension.notify(PREWARM_METHOD, params),
+		() => completionsEnabled(config()));
+	context.subscriptions.push(output, status, extension, prewarmer,
 		vscode.commands.registerCommand('codellama.editSelection',
 			(instruction?: string) => editSelection(extension, typeof instruction === 'string' ? instruction : undefined)),
 		vscode.commands.registerCommand('codellama.toggle', () => extension.toggle()),
@@ -201,6 +209,8 @@ export function activate(context: vscode.ExtensionContext, factory?: ClientFacto
 			vscode.commands.registerCommand(ours, () => acceptPartly(builtin, extension.tracker))),
 		vscode.workspace.onDidChangeConfiguration(event => extension.configurationChanged(event)),
 		vscode.workspace.onDidCloseTextDocument(document => extension.tracker.forget(document.uri.toString())),
+		vscode.window.onDidChangeTextEditorSelection(event => prewarmer.cursorMoved(event.textEditor)),
+		vscode.window.onDidChangeActiveTextEditor(editor => prewarmer.cursorMoved(editor)),
 	);
 	extension.started = extension.start();
 	return extension;

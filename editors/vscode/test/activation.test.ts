@@ -1,11 +1,12 @@
-import { beforeEach, test } from 'node:test';
+import { beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { activate, deactivate } from '../src/extension';
 import { READY_STATS, fakeContext, fakeFactory } from './fakes';
-import { InlineCompletionItem, Position, fakeDocument, stub } from './stub/vscode';
+import { PREWARM_DELAY_MS } from '../src/prewarm';
+import { InlineCompletionItem, Position, Selection, fakeDocument, stub } from './stub/vscode';
 
 const at = (line: number, character: number): any => new Position(line, character);
 
@@ -166,4 +167,33 @@ test('accepting a word, then a line, tells the server the accepted length once e
 	await new Promise(resolve => setImmediate(resolve));
 	assert.deepEqual(client.requests.filter(([method]) => method === 'workspace/executeCommand').map(([, p]) => p),
 		[...accepts.map(([, p]) => p), { command: 'codellama.accept', arguments: [7, 12] }]);
+});
+
+test('a resting cursor and a newly active editor are sent to the server to pre-warm, once each', async () => {
+	const { client } = await started();
+	mock.timers.enable({ apis: ['setTimeout'] });
+	try {
+		const document = fakeDocument('file:///w/rest.py', 's = "😀"\nx = 1\n');
+		const editor = (line: number, character: number) =>
+			({ document, selection: new Selection(at(line, character), at(line, character)) });
+		const prewarms = () => client.notifications.filter(([method]) => method === 'codellama/prewarm');
+		stub.selectionChanged.fire({ textEditor: editor(0, 1) });
+		stub.selectionChanged.fire({ textEditor: editor(0, 7) }); // moved on before the rest
+		mock.timers.tick(PREWARM_DELAY_MS - 1);
+		assert.deepEqual(prewarms(), []);
+		mock.timers.tick(1);
+		assert.deepEqual(prewarms(), [['codellama/prewarm',
+			{ textDocument: { uri: 'file:///w/rest.py' }, position: { line: 0, character: 7 } }]]);
+		stub.activeEditorChanged.fire(editor(1, 2));
+		mock.timers.tick(PREWARM_DELAY_MS);
+		assert.deepEqual(prewarms().at(-1)![1], { textDocument: { uri: 'file:///w/rest.py' }, position: { line: 1, character: 2 } });
+		// Not for documents the server never sees, nor with completions off.
+		stub.activeEditorChanged.fire({ document: fakeDocument('output:///log', ''), selection: new Selection(at(0, 0), at(0, 0)) });
+		stub.config = { enable: false };
+		stub.selectionChanged.fire({ textEditor: editor(1, 0) });
+		mock.timers.tick(PREWARM_DELAY_MS);
+		assert.equal(prewarms().length, 2);
+	} finally {
+		mock.timers.reset();
+	}
 });

@@ -3,6 +3,7 @@
 local config_mod = require("codellama.config")
 local ghost = require("codellama.ghost")
 local keymaps = require("codellama.keymaps")
+local prewarm = require("codellama.prewarm")
 local status = require("codellama.status")
 local suggestion = require("codellama.suggestion")
 local util = require("codellama.util")
@@ -116,6 +117,7 @@ function M.attach(buf, client)
     buffer_autocmds(buf)
     keymaps.attach(buf, M.config.keymaps)
   end
+  prewarm.attach(buf)
   refresh_model_state(client)
 end
 

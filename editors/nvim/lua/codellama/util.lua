@@ -25,6 +25,13 @@ function M.request_sync(client, method, params, timeout_ms, buf)
   return client.request_sync(method, params, timeout_ms, buf)
 end
 
+function M.notify(client, method, params)
+  if has_011 then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+
 function M.cancel(client, id)
   if has_011 then
     return client:cancel_request(id)

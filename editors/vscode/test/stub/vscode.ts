@@ -181,6 +181,8 @@ export const stub = {
 	documentChanged: new EventEmitter<{ document: FakeDocument; contentChanges: { text: string }[] }>(),
 	documentClosed: new EventEmitter<FakeDocument>(),
 	documentOpened: new EventEmitter<FakeDocument>(),
+	selectionChanged: new EventEmitter<{ textEditor: { document: FakeDocument; selection: Selection } }>(),
+	activeEditorChanged: new EventEmitter<{ document: FakeDocument; selection: Selection } | undefined>(),
 	openDocuments: [] as FakeDocument[],
 	inlineProviders: [] as any[],
 
@@ -202,6 +204,8 @@ export const stub = {
 		stub.documentChanged.dispose();
 		stub.documentClosed.dispose();
 		stub.documentOpened.dispose();
+		stub.selectionChanged.dispose();
+		stub.activeEditorChanged.dispose();
 		stub.openDocuments = [];
 		stub.inlineProviders = [];
 	},
@@ -267,6 +271,8 @@ export const window: Record<string, any> = lenient('window', {
 	get activeTextEditor() {
 		return stub.activeTextEditor;
 	},
+	onDidChangeTextEditorSelection: stub.selectionChanged.event,
+	onDidChangeActiveTextEditor: stub.activeEditorChanged.event,
 	visibleTextEditors: [],
 });
 

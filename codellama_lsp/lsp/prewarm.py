@@ -1,0 +1,155 @@
+"""Pre-warming: when a document is opened or the cursor rests, the prompt a completion there
+would send is computed into the document's KV cache at low priority, so that the first
+suggestion computes only the tail.
+
+One pre-warm at a time: a newer one (for any document) and any real completion request cancel
+it, and the engine gives way to a waiting generation between chunks by itself. Only the
+in-process engine with kept KV caches can pre-warm; otherwise, and while the model loads, a
+pre-warm does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from codellama_lsp.lsp.documents import UnknownDocument
+from codellama_lsp.lsp.model_loading import LoadState
+from codellama_lsp.lsp.state import ServerState
+from codellama_lsp.lsp.stats import Stats
+from codellama_lsp.lsp.suggestions import prewarm
+from codellama_lsp.syntax.positions import PositionError
+
+log = logging.getLogger(__name__)
+
+PREWARM_METHOD = "codellama/prewarm"
+REST_S = 0.15  # the cursor must rest this long: moving on before costs no model time
+
+
+@dataclass(frozen=True)
+class Cursor:
+    uri: str
+    line: int
+    character: int
+
+
+def parse_cursor(params: Any) -> Cursor | None:
+    """`{textDocument: {uri}, position: {line, character}}` (a dict, or pygls's namedtuples) as a
+    Cursor; None, with a log line, for anything else."""
+    document, position = _field(params, "textDocument"), _field(params, "position")
+    uri = _field(document, "uri")
+    line, character = _field(position, "line"), _field(position, "character")
+    if not isinstance(uri, str) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (line, character)):
+        log.warning("%s ignored: params must be {textDocument: {uri}, position: {line, "
+                    "character}}, got %r", PREWARM_METHOD, params)
+        return None
+    return Cursor(uri, line, character)
+
+
+def _field(value: Any, name: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None) if hasattr(value, "_fields") else None
+
+
+class Prewarmer:
+    """Pre-warms the document cache `cache_key(uri)` names for the latest cursor it was given."""
+
+    def __init__(self, state: ServerState, stats: Stats, cache_key: Callable[[str], str],
+                 rest_s: float = REST_S) -> None:
+        self.state = state
+        self.stats = stats
+        self.cache_key = cache_key
+        self.rest_s = rest_s
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="prewarm")
+        self._cancel = threading.Event()
+        self._task: asyncio.Future | None = None  # kept: a task nobody holds may be collected
+        self._cursors: dict[str, Cursor] = {}  # the last known cursor of each document
+
+    def request(self, cursor: Cursor) -> None:
+        """Pre-warm at `cursor` once it has rested, cancelling the pre-warm before; a cursor
+        outside the open documents is ignored (one log line)."""
+        try:
+            self._offset(cursor)
+        except (UnknownDocument, PositionError) as exc:
+            # An info line only: a client may well race a close or an edit (Neovim logs every
+            # stderr line as an error).
+            log.info("%s ignored: %s", PREWARM_METHOD, exc)
+            return
+        self.cancel()
+        self._cursors[cursor.uri] = cursor
+        self._cancel = cancel = threading.Event()
+        self._task = asyncio.ensure_future(self._run(cursor, cancel))
+
+    def opened(self, uri: str) -> None:
+        """A document was opened: pre-warm at its last known cursor (if it still lies in the
+        text), else at its start."""
+        cursor = self._cursors.get(uri)
+        try:
+            if cursor is not None:
+                self._offset(cursor)
+        except PositionError:
+            cursor = None  # the file changed while it was closed
+        self.request(cursor or Cursor(uri, 0, 0))
+
+    def remember(self, cursor: Cursor) -> None:
+        """A completion was asked for at `cursor`: where to pre-warm when it is opened again."""
+        self._cursors[cursor.uri] = cursor
+
+    def cancel(self) -> None:
+        """Stop the running pre-warm (within one chunk) or the one waiting for its rest."""
+        self._cancel.set()
+
+    def shutdown(self) -> None:
+        self.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _offset(self, cursor: Cursor) -> int:
+        document = self.state.documents.get(cursor.uri)
+        return document.index.offset(cursor.line, cursor.character, self.state.encoding)
+
+    async def _run(self, cursor: Cursor, cancel: threading.Event) -> None:
+        await asyncio.sleep(self.rest_s)
+        if cancel.is_set():
+            return
+        job = await self._job(cursor)
+        if job is None or cancel.is_set():
+            return
+        self.stats.prewarms += 1
+        loop = asyncio.get_running_loop()
+        try:
+            computed = await loop.run_in_executor(self._executor, job, cancel)
+        except Exception as exc:  # noqa: BLE001 - a pre-warm is an extra: completions go on
+            log.warning("pre-warm of %s failed: %s", cursor.uri, exc)
+            return
+        self.stats.prewarmed_tokens += computed
+        log.debug("pre-warmed %d ids of %s", computed, cursor.uri)
+
+    async def _job(self, cursor: Cursor) -> Callable[[threading.Event], int] | None:
+        """What to run in the pre-warm thread for `cursor`, or None: pre-warming off, no
+        engine that can pre-warm (yet), completions off for the language, or the cursor no
+        longer in the document."""
+        settings = self.state.settings
+        if not (settings.prewarm and settings.engine == "local" and settings.kv_reuse):
+            return None
+        loader = self.state.models.completion
+        if loader.state is not LoadState.READY:
+            return None  # still loading (or failed): never wait for it here
+        engine = await loader.engine(0)
+        try:
+            document = self.state.documents.get(cursor.uri)
+            offset = self._offset(cursor)
+        except (UnknownDocument, PositionError) as exc:
+            log.debug("no pre-warm: %s", exc)  # closed or edited during the rest
+            return None
+        if engine is None or not settings.enabled_for(document.language_id):
+            return None
+        snapshot, snippets = document.parsed.snapshot(), self.state.snippets
+        key = self.cache_key(cursor.uri)
+        return lambda cancel: prewarm(engine, snapshot, offset, settings, cancel, snippets, key)
