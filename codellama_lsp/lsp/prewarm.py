@@ -4,8 +4,8 @@ suggestion computes only the tail.
 
 One pre-warm at a time: a newer one (for any document) and any real completion request cancel
 it, and the engine gives way to a waiting generation between chunks by itself. Only the
-in-process engine with kept KV caches can pre-warm; otherwise, and while the model loads, a
-pre-warm does nothing.
+in-process engine with kept KV caches can pre-warm; otherwise a pre-warm does nothing, and
+while the model loads the latest one waits for it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PREWARM_METHOD = "codellama/prewarm"
 REST_S = 0.15  # the cursor must rest this long: moving on before costs no model time
+LOAD_POLL_S = 0.5  # a pre-warm waiting for the model checks this often whether it is moot
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Prewarmer:
         await asyncio.sleep(self.rest_s)
         if cancel.is_set():
             return
-        job = await self._job(cursor)
+        job = await self._job(cursor, cancel)
         if job is None or cancel.is_set():
             return
         self.stats.prewarms += 1
@@ -131,16 +132,20 @@ class Prewarmer:
         self.stats.prewarmed_tokens += computed
         log.debug("pre-warmed %d ids of %s", computed, cursor.uri)
 
-    async def _job(self, cursor: Cursor) -> Callable[[threading.Event], int] | None:
+    async def _job(self, cursor: Cursor, cancel: threading.Event
+                   ) -> Callable[[threading.Event], int] | None:
         """What to run in the pre-warm thread for `cursor`, or None: pre-warming off, no
-        engine that can pre-warm (yet), completions off for the language, or the cursor no
-        longer in the document."""
+        engine that can pre-warm, completions off for the language, or the cursor no longer in
+        the document. A cursor that rests while the model loads is pre-warmed once it is
+        loaded (the first file an editor opens), unless a newer one took its place."""
+        loader = self.state.models.completion
+        while loader.state is LoadState.LOADING and not cancel.is_set():
+            await loader.engine(LOAD_POLL_S)
         settings = self.state.settings
         if not (settings.prewarm and settings.engine == "local" and settings.kv_reuse):
             return None
-        loader = self.state.models.completion
-        if loader.state is not LoadState.READY:
-            return None  # still loading (or failed): never wait for it here
+        if loader.state is not LoadState.READY or cancel.is_set():
+            return None
         engine = await loader.engine(0)
         try:
             document = self.state.documents.get(cursor.uri)

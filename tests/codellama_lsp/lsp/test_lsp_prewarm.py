@@ -80,6 +80,23 @@ async def test_a_rested_cursor_is_prewarmed_and_its_completion_computes_only_the
         await _stop(client)
 
 
+async def test_a_cursor_that_rests_while_the_model_loads_is_prewarmed_once_it_is_ready(
+        tiny_model):
+    client, _ = await start({"model": str(tiny_model), "maxNewTokens": 8, "debounceMs": 0})
+    try:
+        uri = "file:///first.py"
+        assert (await stats(client))["model"]["state"] == "loading"  # a fresh process imports
+        open_document(client, uri, SOURCE)
+        _prewarm(client, uri, *CURSOR)
+        await wait_for_model(client)
+        await _until(client, lambda s: s["prewarms"] == 1 and s["prewarmed_tokens"],
+                     "no pre-warm once the model loaded")
+        prompt, reused = await _complete(client, uri)
+        assert reused == prompt - 1  # the cursor's prompt, not the didOpen one at the start
+    finally:
+        await _stop(client)
+
+
 async def test_a_reopened_document_is_prewarmed_at_its_last_cursor(tiny_model):
     client = await _server(tiny_model)
     try:
