@@ -7,34 +7,22 @@ noise, but every token id, cache and timing path is the real one.
 
 from __future__ import annotations
 
-import io
 import sysconfig
 from pathlib import Path
 
-FIM_PIECES = ["▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>"]
 _CORPUS_FILES = ["textwrap.py", "json/decoder.py", "json/encoder.py", "string.py", "shlex.py",
                  "fnmatch.py", "glob.py", "heapq.py", "bisect.py", "colorsys.py", "base64.py"]
 
 
 def train_tokenizer(path: Path, vocab_size: int = 1000, fim: bool = True) -> Path:
     """Train a SentencePiece BPE like Code Llama's (with FIM pieces if `fim`) into `path`."""
-    import sentencepiece
+    from fim.training.tokenizer_training import train_sentencepiece
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     text = "\n".join((stdlib / name).read_text(encoding="utf-8") for name in _CORPUS_FILES)
     lines = [line for line in text.splitlines() if line.strip()]
-    model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines), model_writer=model, model_type="bpe",
-        vocab_size=vocab_size, byte_fallback=True, split_digits=True,
-        allow_whitespace_only_pieces=True, remove_extra_whitespaces=False,
-        normalization_rule_name="identity", add_dummy_prefix=True, character_coverage=1.0,
-        control_symbols=FIM_PIECES if fim else [], user_defined_symbols=["☺"],
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, max_sentence_length=16384,
-        num_threads=1, minloglevel=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model.getvalue())
-    return path
+    return train_sentencepiece(lines, path, vocab_size, fim=fim, character_coverage=1.0,
+                               threads=1, large=False)
 
 
 def make_tiny_model(directory: Path, seed: int = 0, fim: bool = True,
