@@ -65,6 +65,7 @@ def measure(args: argparse.Namespace) -> dict:
     device = choose_device(args.device)
     dtype = torch.float16 if args.dtype == "auto" and device != "cpu" else choose_dtype(
         device, args.dtype)
+    _check_memory(args.shape, device, torch.empty((), dtype=dtype).element_size())
     model = _random_model(args.shape, device, dtype, args.prompt_tokens + args.new_tokens)
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     bandwidth = args.bandwidth_gbs or _copy_bandwidth_gbs(device)
@@ -88,6 +89,41 @@ def measure(args: argparse.Namespace) -> dict:
             "new_tokens": args.new_tokens,
             "runs": {name: {**r, "vs_floor": round(r["ms_per_token"] / floor_ms, 2)}
                      for name, r in runs.items()}}
+
+
+def parameter_count(shape: str) -> int:
+    """Parameters of a Llama of `shape` (embeddings, attention, SwiGLU, norms, output)."""
+    hidden, intermediate, layers, heads, kv_heads = SHAPES[shape]
+    attention = 2 * hidden * hidden + 2 * hidden * (hidden * kv_heads // heads)
+    per_layer = attention + 3 * hidden * intermediate + 2 * hidden
+    return 2 * VOCAB * hidden + layers * per_layer + hidden
+
+
+def _check_memory(shape: str, device: str, element_bytes: int) -> None:
+    """Refuse a model that cannot fit, before allocating it (7B in float32 on a CPU is 27 GB:
+    the machine would swap or kill the process instead)."""
+    need = parameter_count(shape) * element_bytes * 1.1  # and the KV cache, activations
+    free = _free_bytes(device)
+    if free is not None and need > free:
+        raise UserError(f"--shape {shape} needs about {need / 1e9:.1f} GB on {device} and "
+                        f"{free / 1e9:.1f} GB are free; choose a GPU (--device cuda) or "
+                        "--shape tiny")
+
+
+def _free_bytes(device: str) -> int | None:
+    import torch
+
+    if device.startswith("cuda"):
+        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+    if device == "cpu":
+        try:
+            with open("/proc/meminfo", encoding="ascii") as meminfo:
+                for line in meminfo:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+    return None
 
 
 def _random_model(shape: str, device: str, dtype: Any, positions: int) -> Any:

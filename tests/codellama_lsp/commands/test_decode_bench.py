@@ -34,3 +34,14 @@ def test_bad_values_are_refused_in_one_line(option, value, says):
     result = run_cli("bench", "decode", "--shape", "tiny", option, value)
     assert result.returncode == 2
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_shape_that_cannot_fit_is_refused_before_it_is_allocated(monkeypatch):
+    from codellama_lsp.benchmarks import decode
+    from codellama_lsp.errors import UserError
+
+    assert round(decode.parameter_count("7b") / 1e9, 2) == 6.74  # Code Llama 7B's count
+    monkeypatch.setattr(decode, "_free_bytes", lambda device: 24 * 10**9)
+    with pytest.raises(UserError, match="needs about 29.6 GB on cpu"):
+        decode._check_memory("7b", "cpu", 4)
+    decode._check_memory("tiny", "cpu", 4)  # 86 MB: fits
