@@ -86,9 +86,11 @@ def _option(name: str, value: object, check: Callable[..., object], *check_args:
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
+    """The commands' load options. No compiled step: a one-shot command would wait tens of
+    seconds compiling for one answer, and `serve`'s batcher runs its own loop."""
     return LoadOptions(model=args.model, device=args.device, dtype=args.dtype,
                        device_map=args.device_map, quantization=args.quantize,
-                       context_window=args.context_window)
+                       context_window=args.context_window, compile="off")
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
