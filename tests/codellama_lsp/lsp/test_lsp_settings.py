@@ -24,9 +24,11 @@ def test_invalid_values_are_reported_and_the_previous_kept():
     update = update_settings(before, {"maxNewTokens": "many", "debounceMs": -5,
                                       "fimFormat": "xyz", "engine": "ftp://x", "dtype": "int3",
                                       "languages": "python", "invokedItems": True,
-                                      "colour": "blue", "model": "m"})
+                                      "colour": "blue", "model": "m", "compile": "always",
+                                      "prewarm": "yes"})
     assert update.settings == Settings(max_new_tokens=40, model="m")
-    assert len(update.errors) == 8
+    assert len(update.errors) == 10
+    assert any("compile='always'" in e and "auto, on, off" in e for e in update.errors)
     assert any("maxNewTokens='many'" in e and "keeping 40" in e for e in update.errors)
     assert any("unknown setting codellama.colour" in e for e in update.errors)
 
