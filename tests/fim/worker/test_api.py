@@ -339,7 +339,7 @@ def test_cli_completes_through_the_worker(worker, tiny_model, tiny_engine, tmp_p
     source.write_text("def add(a, b):\n    return \n", encoding="utf-8")
     args = ("complete", f"{source}:2", "--model", str(tiny_model), "--max-new-tokens", "8")
     local = complete_here(tiny_engine, "def add(a, b):\n    return ", "\n",
-                          CompletionOptions(max_new_tokens=8))
+                          CompletionOptions(max_new_tokens=8, spm=True))  # the CLI's order
     monkeypatch.setenv("CODELLAMA_API_KEY", KEY)
     remote = run_cli(*args, "--engine", worker.url)
     assert remote.returncode == 0, remote.stderr
