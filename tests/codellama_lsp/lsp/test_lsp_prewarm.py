@@ -85,7 +85,9 @@ async def test_a_cursor_that_rests_while_the_model_loads_is_prewarmed_once_it_is
     client, _ = await start({"model": str(tiny_model), "maxNewTokens": 8, "debounceMs": 0})
     try:
         uri = "file:///first.py"
-        assert (await stats(client))["model"]["state"] == "loading"  # a fresh process imports
+        # Loading starts at `initialized`; a fresh process then imports torch for seconds.
+        now = await _until(client, lambda s: s["model"]["state"] != "idle", "no load started")
+        assert now["model"]["state"] == "loading"
         open_document(client, uri, SOURCE)
         _prewarm(client, uri, *CURSOR)
         await wait_for_model(client)
