@@ -17,14 +17,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from codellama_lsp.commands.model_args import positive_int, seed
+from codellama_lsp.commands.model_args import (
+    add_setting_option,
+    check_new_tokens_option,
+    positive_int,
+    seed,
+)
 from codellama_lsp.completion.cursor_prompt import document_prompt
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import read_source
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW
 from fim.prompt import choose_format
 from fim.tokenizer import Tokenizer, load_tokenizer
 
@@ -44,18 +48,15 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random cursors")
     parser.add_argument("--spm", action="store_true",
                         help="suffix-prefix-middle order (default: prefix-suffix-middle)")
-    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
-                        help="tokens of prompt plus completion")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=128,
-                        help="tokens kept free for the completion")
+    add_setting_option(parser, "contextWindow", help="tokens of prompt plus completion")
+    add_setting_option(parser, "maxNewTokens", default=128,
+                       help="tokens kept free for the completion")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.max_new_tokens >= args.context_window:
-        raise UserError(f"--max-new-tokens {args.max_new_tokens} must be smaller than "
-                        f"--context-window {args.context_window}")
+    check_new_tokens_option(args.max_new_tokens, args.context_window)
     if args.root is not None and not Path(args.root).is_dir():
         raise UserError(f"{args.root}: no such folder (--root)")
     path = Path(args.file)

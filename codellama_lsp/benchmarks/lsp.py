@@ -25,7 +25,11 @@ from pathlib import Path
 
 from codellama_lsp.benchmarks.lsp_client import Session
 from codellama_lsp.benchmarks.worker import model_folder
-from codellama_lsp.commands.model_args import non_negative_float, positive_int
+from codellama_lsp.commands.model_args import (
+    add_setting_option,
+    non_negative_float,
+    positive_int,
+)
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import Engine, EngineError
@@ -41,8 +45,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="model directory (default: a tiny random model built on the spot)")
     parser.add_argument("--requests", type=positive_int, default=30,
                         help="timed completions (30)")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=32,
-                        help="tokens per completion")
+    add_setting_option(parser, "maxNewTokens", default=32, help="tokens per completion")
     parser.add_argument("--lines", type=positive_int, default=300,
                         help="lines of the benchmark's source file to complete in (300)")
     parser.add_argument("--threads", type=positive_int, default=1,

@@ -23,10 +23,9 @@ from pathlib import Path
 
 from codellama_lsp.benchmarks.lsp import _round, _summary
 from codellama_lsp.benchmarks.lsp_client import Session
-from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.model_args import add_setting_option, positive_int
 from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import EngineError
-from fim.engines.compiled_step import COMPILE_MODES
 
 URI = "file:///bench/typing"
 
@@ -37,15 +36,13 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("file", type=Path, help="the source file to type in")
     parser.add_argument("--model", default=None,
                         help="model directory or hub id (default: a tiny random model)")
-    parser.add_argument("--engine", default="local",
-                        help="'local' (reuse on and off) or a serving engine's URL")
-    parser.add_argument("--fim", choices=("psm", "spm"), default="spm", help="FIM order")
+    add_setting_option(parser, "engine", help="'local' (reuse on and off) or a serving "
+                       "engine's URL")
+    add_setting_option(parser, "fimFormat", help="FIM order")
     parser.add_argument("--chars", type=positive_int, default=40,
                         help="characters of the line to type (40)")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=16,
-                        help="tokens per suggestion (default 16)")
-    parser.add_argument("--context-window", type=positive_int, default=4096,
-                        help="prompt plus completion, in tokens (4096)")
+    add_setting_option(parser, "maxNewTokens", default=16, help="tokens per suggestion")
+    add_setting_option(parser, "contextWindow", help="prompt plus completion, in tokens")
     parser.add_argument("--follow", type=positive_int, default=12,
                         help="then type this many characters of the last suggestion shown "
                              "(answered from the suggestion cache)")
@@ -57,9 +54,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="CPU threads for the server's model (1)")
     parser.add_argument("--prompt-lookup", action="store_true",
                         help="local engine: prompt-lookup decoding on")
-    parser.add_argument("--compile", choices=COMPILE_MODES, default="auto",
-                        help="local engine: the decode step compiled on static KV caches "
-                             "(auto: on CUDA only)")
+    add_setting_option(parser, "compile", help="local engine: the decode step compiled on "
+                       "static KV caches (auto: on CUDA only)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 

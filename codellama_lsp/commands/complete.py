@@ -10,11 +10,10 @@ from pathlib import Path
 from codellama_lsp.commands.model_args import (
     add_fim_order_args,
     add_model_args,
+    add_setting_option,
     check_model_args,
     engine_from_args,
     non_negative_float,
-    positive_int,
-    probability,
     seed,
 )
 from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
@@ -32,12 +31,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  "COL are 1-based; without COL the cursor is at the line's end.")
     parser.add_argument("location", metavar="FILE:LINE[:COL]", help="the cursor")
     add_model_args(parser)
-    parser.add_argument("--max-new-tokens", type=positive_int, default=128,
-                        help="longest completion, in tokens")
+    add_setting_option(parser, "maxNewTokens", help="longest completion, in tokens, as the "
+                       "language server's; under half of --context-window")
     parser.add_argument("--temperature", type=non_negative_float, default=0.0,
                         help="0 is greedy; above 0 samples")
-    parser.add_argument("--top-p", type=probability, default=0.95,
-                        help="nucleus sampling share, in (0, 1] (with --temperature above 0)")
+    add_setting_option(parser, "topP", help="nucleus sampling share (with --temperature above 0)")
     parser.add_argument("--seed", type=seed, default=None,
                         help="sampling seed, 0 to 2**63-1 (default: a new one each run)")
     add_fim_order_args(parser)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from codellama_lsp.commands.model_args import (
     add_model_args,
+    add_setting_option,
     check_model_args,
     engine_from_args,
     non_negative_float,
     non_negative_int,
-    positive_int,
     seed,
 )
 from codellama_lsp.edits.atomic_write import check_writable, read_snapshot, write_atomically
@@ -43,8 +43,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="language id for the code fence (default: from the extension)")
     parser.add_argument("--context-lines", type=non_negative_int, default=DEFAULT_CONTEXT_LINES,
                         help="lines around the selection shown as context")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=None,
-                        help="answer length (default: twice the selection plus 128 tokens)")
+    add_setting_option(parser, "editMaxNewTokens",
+                       help="answer length (default: twice the selection plus 128 tokens)")
     parser.add_argument("--temperature", type=non_negative_float, default=0.0,
                         help="0 is greedy; above 0 samples")
     parser.add_argument("--seed", type=seed, default=None,
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     snapshot = read_snapshot(path)
     text = snapshot.source.text
     check_range(text, start - 1, end - 1)
-    check_model_args(args, args.max_new_tokens)
+    check_model_args(args)  # the answer's length is fitted to the window (edits/plan.py)
     engine = engine_from_args(args)
     options = EditOptions(context_lines=args.context_lines, max_new_tokens=args.max_new_tokens,
                           temperature=args.temperature, seed=args.seed)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     check_model_args(args, model_must_exist=args.model != DEFAULT_MODEL, resolve_names=False)
     defaults = Settings(engine=args.engine, model=args.model, device=args.device,
                         dtype=args.dtype, device_map=args.device_map,
-                        quantization=args.quantize, context_window=args.context_window)
+                        quantize=args.quantize, context_window=args.context_window)
     from codellama_lsp.lsp.client_log import forward_logs
     from codellama_lsp.lsp.server import create_server
     from codellama_lsp.lsp.transport import serve_stdio, serve_tcp

@@ -1,9 +1,12 @@
 """Command-line options that choose and load a model, shared by the commands that run one, and
 the value checks every command's options use.
 
-Single values are checked by argparse (`type=`), so a bad one is refused while the command line
-is read; checks that need two options or the model's config.json are in `check_model_args`,
-which each command calls before it loads anything.
+An option that means the same as a language server setting (`--device`, `--max-new-tokens`,
+`--fim`, ...) is made from that setting's row in `codellama_lsp/settings_schema.py`
+(`add_setting_option`): the same check, choices and default. Single values are checked by
+argparse (`type=`), so a bad one is refused while the command line is read; checks that need two
+options or the model's config.json are in `check_model_args`, which each command calls before
+it loads anything.
 """
 
 from __future__ import annotations
@@ -12,69 +15,99 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from codellama_lsp.errors import UserError
-from fim.engines.base import Engine, EngineError
-from fim.engines.factory import open_engine
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES, LoadOptions
-from fim.engines.options import (
-    DEVICE_MAPS,
-    DEVICES,
-    QUANTIZATIONS,
-    check_context_window,
-    check_device,
-    check_model,
-    check_quantization,
+from codellama_lsp.settings_schema import (
+    MACHINE_CHECKS,
+    Setting,
+    check_room_for_prompt,
+    setting,
 )
+from fim.engines.base import Engine
+from fim.engines.factory import open_engine
+from fim.engines.local import LoadOptions
+from fim.engines.options import check_device, check_model
 from fim.models import AUTO, resolve_options
 
 SEED_MAX = 2**63 - 1  # torch's generators take a 64-bit seed
+_ROW_DEFAULT: Any = object()  # add_setting_option: the setting's own default
 
 
 def add_model_args(parser: argparse.ArgumentParser, default_model: str = AUTO,
                    engine: bool = True) -> None:
     group = parser.add_argument_group("model")
     if engine:
-        group.add_argument("--engine", default="local", type=engine_value,
-                           help="'local' (the model in this process) or a server URL, "
-                           "[PROTOCOL+]http(s)://HOST:PORT")
-    group.add_argument("--model", default=default_model,
+        add_setting_option(group, "engine", help="'local' (the model in this process) or a "
+                           "server URL, [PROTOCOL+]http(s)://HOST:PORT")
+    add_setting_option(group, "model", default=default_model,
                        help="hub id, local model folder or 'demo' (the small bundled model); "
                        "default " + (default_model if default_model != AUTO else
                                      "auto: Code Llama 7B if downloaded, else demo"))
-    group.add_argument("--device", default="auto", type=device, help=DEVICES)
-    group.add_argument("--dtype", default="auto", choices=DTYPES,
-                       help="precision (auto: bfloat16/float16 on GPU, float32 on CPU)")
-    group.add_argument("--device-map", default=None, metavar="MAP", choices=DEVICE_MAPS,
-                       help="spread a large model over GPUs and CPU memory (accelerate): "
-                       f"{', '.join(DEVICE_MAPS)} (default: the whole model on --device)")
-    group.add_argument("--quantize", default=None, choices=QUANTIZATIONS,
-                       help="load in 8 or 4 bits (needs bitsandbytes and a CUDA GPU; "
-                       "default: no quantization)")
-    group.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
-                       help="tokens of prompt plus completion, at most the model's "
-                       "max_position_embeddings")
+    for key in ("device", "dtype", "deviceMap", "quantize", "contextWindow"):
+        add_setting_option(group, key)
+
+
+def add_setting_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, key: str,
+                       default: Any = _ROW_DEFAULT, help: str | None = None) -> None:
+    """The command-line option of the setting `key` (codellama_lsp/settings_schema.py): its
+    flag, its check (the server's), its choices and default; `default` where a command needs
+    another (a benchmark's length)."""
+    row = setting(key)
+    assert row.cli is not None, f"the setting {key} has no command-line flag"
+    default = row.default if default is _ROW_DEFAULT else default
+    text = help or row.doc.replace("`", "")
+    if default is None and "default" not in text:
+        text += " (default: none)"
+    parser.add_argument(row.cli, type=option_type(row), default=default, help=text,
+                        metavar="{" + ",".join(row.choices) + "}" if row.choices else None)
+
+
+def option_type(row: Setting) -> Callable[[str], Any]:
+    """An argparse `type` that reads the text as the setting's kind and checks it as the
+    server does; a bad value is refused as the command line is read."""
+    def parse(text: str) -> Any:
+        try:
+            return row.parse(text)
+        except ValueError as exc:
+            message = str(exc)
+            if repr(text) not in message:
+                message += f", got {text}"
+            raise argparse.ArgumentTypeError(message) from None
+    parse.__name__ = row.key
+    return parse
 
 
 def check_model_args(args: argparse.Namespace, max_new_tokens: int | None = None,
                      model_must_exist: bool = True, resolve_names: bool = True) -> None:
-    """The checks that need more than one option or the model's config.json. `demo` and `auto`
-    are checked as the folder or hub id they stand for, and replaced by it in `args` unless
-    `resolve_names` is off (the language server resolves them when it loads the model, so that
-    an editor naming another model is not bounded by the demo model's window)."""
+    """The checks that need more than one option or the model's config.json (those of the
+    language server's settings, `MACHINE_CHECKS`, and whether the model is there). `demo` and
+    `auto` are checked as the folder or hub id they stand for, and replaced by it in `args`
+    unless `resolve_names` is off (the language server resolves them when it loads the model,
+    so that an editor naming another model is not bounded by the demo model's window).
+    `max_new_tokens` is a completion's length, which must leave room for the prompt."""
     resolved = resolve_options(LoadOptions(model=args.model, context_window=args.context_window))
-    model, window = resolved.model, resolved.context_window
     local = getattr(args, "engine", "local") == "local"
-    if max_new_tokens is not None and max_new_tokens >= window:
-        raise UserError(f"--max-new-tokens {max_new_tokens} must be smaller than "
-                        f"--context-window {window}")
+    values = {**vars(args), "model": resolved.model, "context_window": resolved.context_window}
+    if max_new_tokens is not None:
+        check_new_tokens_option(max_new_tokens, values["context_window"])
     if local and model_must_exist:
-        _option("--model", model, check_model, model)
-    _option("--context-window", window, check_context_window, model, window)
+        _option("--model", values["model"], check_model, values["model"])
+    for machine in MACHINE_CHECKS:
+        if local or not machine.local_only:
+            row = setting(machine.key)
+            _option(str(row.cli), values[row.field], machine.check,
+                    *(values[read] for read in machine.reads))
     if resolve_names:
-        args.model, args.context_window = model, window
-    if local and args.quantize:
-        _option("--quantize", args.quantize, check_quantization, args.quantize, args.device)
+        args.model, args.context_window = values["model"], values["context_window"]
+
+
+def check_new_tokens_option(max_new_tokens: int, context_window: int) -> None:
+    """--max-new-tokens against --context-window, by the server's rule."""
+    try:
+        check_room_for_prompt(max_new_tokens, context_window, "--context-window")
+    except ValueError as exc:
+        raise UserError(f"--max-new-tokens {max_new_tokens}: {exc}") from None
 
 
 def _option(name: str, value: object, check: Callable[..., object], *check_args: object) -> None:
@@ -111,10 +144,10 @@ def announce_loading(command: str, model: str, device: str) -> None:
 def add_fim_order_args(parser: argparse.ArgumentParser) -> None:
     """`--fim psm|spm` (default SPM, as the language server; left to right for models without
     FIM pieces, where naming SPM is refused); `--spm` is the older spelling of `--fim spm`."""
-    parser.add_argument("--fim", choices=("psm", "spm"), default=None,
-                        help="prompt order: suffix-prefix-middle (default, as the language "
-                        "server) or prefix-suffix-middle; models without FIM pieces complete "
-                        "left to right")
+    add_setting_option(parser, "fimFormat", default=None,
+                       help="prompt order: suffix-prefix-middle (default, as the language "
+                       "server) or prefix-suffix-middle; models without FIM pieces complete "
+                       "left to right")
     parser.add_argument("--spm", dest="fim", action="store_const", const="spm",
                         help="the same as --fim spm")
 
@@ -169,19 +202,6 @@ def device(value: str) -> str:
         return check_device(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value}: {exc}") from None
-
-
-def engine_value(value: str) -> str:
-    if value == "local":
-        return value
-    from fim.engines.remote import parse_engine_url
-
-    try:
-        parse_engine_url(value)
-    except EngineError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}; use 'local' or [PROTOCOL+]http(s)://HOST:PORT"
-                                         ) from None
-    return value
 
 
 def _int(value: str) -> int:

@@ -8,12 +8,15 @@ import argparse
 import json
 
 from codellama_lsp.commands.complete import snippet_source
-from codellama_lsp.commands.model_args import add_fim_order_args, positive_int
+from codellama_lsp.commands.model_args import (
+    add_fim_order_args,
+    add_setting_option,
+    check_new_tokens_option,
+)
 from codellama_lsp.completion.cursor_prompt import document_prompt, prompt_for_cursor
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import cursor_offset, parse_location, read_source
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW
 from fim.instruct import DialogError, build_instruct_prompt, parse_dialog
 from fim.prompt import choose_format
 from fim.tokenizer import load_tokenizer
@@ -40,10 +43,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", default=None,
                         help="workspace folder for cross-file snippets (default: the nearest "
                         "folder above FILE holding .git, else FILE's folder)")
-    parser.add_argument("--context-window", type=positive_int, default=DEFAULT_CONTEXT_WINDOW,
-                        help="tokens of prompt plus completion")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=128,
-                        help="tokens kept free for the completion")
+    add_setting_option(parser, "contextWindow", help="tokens of prompt plus completion")
+    add_setting_option(parser, "maxNewTokens", help="tokens kept free for the completion, as "
+                       "the language server's; under half of --context-window")
     parser.add_argument("--json", action="store_true", help='print {"ids": [...], "text": ...}')
     parser.set_defaults(run=run)
 
@@ -58,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     location = parse_location(args.location)
     source = read_source(location.path)
     offset = cursor_offset(source.text, location.line, location.column)
-    if args.max_new_tokens >= args.context_window:
-        raise UserError(f"--max-new-tokens {args.max_new_tokens} must be smaller than "
-                        f"--context-window {args.context_window}")
+    check_new_tokens_option(args.max_new_tokens, args.context_window)
     snippets = None if args.raw or args.no_context else snippet_source(args.root, location.path)
     tokenizer = load_tokenizer(args.tokenizer)
     fmt = choose_format(tokenizer, args.fim != "psm", strict=args.fim == "spm")

@@ -22,7 +22,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codellama_lsp.commands.model_args import add_model_args, engine_from_args, positive_int
+from codellama_lsp.commands.model_args import (
+    add_model_args,
+    check_model_args,
+    engine_from_args,
+    positive_int,
+)
 from codellama_lsp.completion.cleanup import trim_trailing_whitespace
 from codellama_lsp.errors import UserError
 from codellama_lsp.evals.infilling import ProgressLine, add_fim_args, infill
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     holes = [h for path in files for h in cut_holes(path, args.holes, args.seed)]
     if not holes:
         raise UserError("no holes could be cut from the given files")
+    check_model_args(args, args.max_new_tokens)
     engine = engine_from_args(args)
     report = evaluate(engine, holes, args.fim, args.max_new_tokens, args.no_cleanup)
     report.files = len({h.path for h in holes})

@@ -18,7 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from codellama_lsp.commands.model_args import add_model_args, engine_from_args, positive_int
+from codellama_lsp.commands.model_args import (
+    add_model_args,
+    check_model_args,
+    engine_from_args,
+    positive_int,
+)
 from codellama_lsp.completion.cleanup import trim_trailing_whitespace
 from codellama_lsp.errors import UserError
 from codellama_lsp.evals.infilling import ProgressLine, add_fim_args, infill
@@ -152,6 +157,7 @@ FIXED_ANSWERS: dict[str, Completer] = {"canonical": canonical_answer, "empty": e
 def model_completers(args: argparse.Namespace) -> tuple[Completer, Completer]:
     """Completions from the model the arguments name, through the editor's path: with and
     without clean-up, from one generation per task."""
+    check_model_args(args, args.max_new_tokens)
     engine = engine_from_args(args)
     answers: dict[str, tuple[str, str]] = {}
 

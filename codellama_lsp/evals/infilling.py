@@ -8,14 +8,13 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 
+from codellama_lsp.commands.model_args import add_setting_option
 from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
 from codellama_lsp.completion.cursor_prompt import document_prompt
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.syntax.parsed import ParsedDocument
 from fim.engines.base import Engine, GenerationRequest
 from fim.prompt import FimFormat, choose_format, to_lf
-
-FORMATS = ("psm", "spm")
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,12 @@ def fim_format(name: str) -> FimFormat:
 
 
 def add_fim_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fim", choices=FORMATS, default="spm",
-                        help="prompt order: suffix-prefix-middle (default, as the editor) or "
-                        "prefix-suffix-middle")
+    add_setting_option(parser, "fimFormat", help="prompt order: suffix-prefix-middle (as the "
+                       "editor) or prefix-suffix-middle")
     parser.add_argument("--no-cleanup", action="store_true",
                         help="score the model's raw answers (default: after clean-up)")
-    parser.add_argument("--max-new-tokens", type=int, default=64,
-                        help="tokens the model may write per completion (default 64)")
+    add_setting_option(parser, "maxNewTokens",
+                       help="tokens the model may write per completion, as the editor's")
 
 
 class ProgressLine:

@@ -1,55 +1,58 @@
 """The server's settings: typed, validated, from `initializationOptions` and
-`workspace/didChangeConfiguration`. An invalid value is reported and the previous one kept."""
+`workspace/didChangeConfiguration`. An invalid value is reported and the previous one kept.
+What each setting is and accepts is declared in `codellama_lsp/settings_schema.py`."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fim.engines.compiled_step import COMPILE_MODES
-from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES, LoadOptions
-from fim.engines.options import check_context_window, check_device
-from fim.instruct import DEFAULT_INSTRUCT_MODEL
-from fim.models import AUTO
+from codellama_lsp.settings_schema import (
+    MACHINE_CHECKS,
+    SECTION,
+    SERVER_SETTINGS,
+    check_room_for_prompt,
+    default,
+)
+from fim.engines.local import LoadOptions
 
-SECTION = "codellama"
+__all__ = ["SECTION", "Settings", "SettingsUpdate", "update_settings"]
 
 
 @dataclass(frozen=True)
 class Settings:
-    engine: str = "local"  # "local" or the URL of a serving engine
-    model: str = AUTO  # Code Llama 7B if downloaded, else the demo model (fim.models)
-    device: str = "auto"
-    dtype: str = "auto"
-    device_map: str | None = None  # "auto": spread a large model over GPUs and CPU memory
-    quantization: str | None = None  # "8bit" | "4bit"
-    context_window: int = DEFAULT_CONTEXT_WINDOW
-    max_new_tokens: int = 64
-    fim_format: str = "spm"  # "psm" | "spm" (SPM: typing recomputes only the tail; BENCHMARKS.md)
-    debounce_ms: int = 75  # automatic triggers only; 0 disables
-    languages: tuple[str, ...] = ("*",)  # language ids completions are enabled for
-    invoked_items: int = 3  # distinct items an invoked trigger may give
-    invoked_temperature: float = 0.6
-    top_p: float = 0.95
-    load_wait_ms: int = 3000  # how long a request waits for a loading model
+    """The server's settings: one field per server row of `settings_schema.SETTINGS` (the key in
+    snake_case), its default from there; the comments say how the code reads them."""
+
+    engine: str = default("engine")  # "local" or the URL of a serving engine
+    model: str = default("model")  # "auto": Code Llama 7B if downloaded, else demo (fim.models)
+    device: str = default("device")
+    dtype: str = default("dtype")
+    device_map: str | None = default("device_map")
+    quantize: str | None = default("quantize")  # LoadOptions.quantization
+    context_window: int = default("context_window")
+    max_new_tokens: int = default("max_new_tokens")
+    fim_format: str = default("fim_format")
+    debounce_ms: int = default("debounce_ms")  # automatic triggers only; 0 disables
+    languages: tuple[str, ...] = default("languages")  # ("*",): all
+    invoked_items: int = default("invoked_items")
+    invoked_temperature: float = default("invoked_temperature")
+    top_p: float = default("top_p")
+    load_wait_ms: int = default("load_wait_ms")
+    max_time_ms: int | None = default("max_time_ms")  # None: no time cap
     # Edits: Code Llama - Instruct. Where it equals `model`, one engine serves both.
-    instruct_model: str = DEFAULT_INSTRUCT_MODEL
-    edit_max_new_tokens: int | None = None  # None: twice the selection's tokens plus some slack
-    # Latency (local engine): KV caches kept between requests, prompt-lookup drafts; a time
-    # cap for automatic triggers (stop at the first line end after it; None: none).
-    kv_reuse: bool = True
-    prompt_lookup: bool = False
-    max_time_ms: int | None = None
-    compile: str = "auto"  # the decode step compiled on static caches: auto (CUDA) | on | off
-    # Pre-warm the document's KV cache when it is opened or the cursor rests (local engine).
-    prewarm: bool = True
+    instruct_model: str = default("instruct_model")
+    edit_max_new_tokens: int | None = default("edit_max_new_tokens")  # None: from the selection
+    kv_reuse: bool = default("kv_reuse")
+    prompt_lookup: bool = default("prompt_lookup")
+    compile: str = default("compile")  # auto (CUDA) | on | off
+    prewarm: bool = default("prewarm")
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(model=self.model, device=self.device, dtype=self.dtype,
-                           device_map=self.device_map, quantization=self.quantization,
+                           device_map=self.device_map, quantization=self.quantize,
                            context_window=self.context_window, kv_reuse=self.kv_reuse,
                            prompt_lookup=self.prompt_lookup, compile=self.compile)
 
@@ -71,117 +74,23 @@ class SettingsUpdate:
     errors: list[str]
 
 
-def _string(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("must be a non-empty string")
-    return value.strip()
-
-
-def _choice(*choices: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or value.lower() not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value.lower()
-    return check
-
-
-def _integer(low: int, high: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"must be an integer from {low} to {high}")
-        return value
-    return check
-
-
-def _number(low: float, high: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not low <= value <= high:
-            raise ValueError(f"must be a number from {low} to {high}")
-        return float(value)
-    return check
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
-
-
-def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def optional(value: Any) -> Any:
-        return None if value is None else check(value)
-    return optional
-
-
-_ENGINE_URL = re.compile(r"^([a-z-]+\+)?https?://\S+$")
-
-
-def _engine(value: Any) -> str:
-    value = _string(value)
-    if value != "local" and not _ENGINE_URL.match(value):
-        raise ValueError("must be 'local' or a server URL, [PROTOCOL+]http(s)://HOST:PORT")
-    return value
-
-
-def _device(value: Any) -> str:
-    value = _string(value)
-    if value not in ("auto", "cpu", "cuda", "mps") and not (
-            value.startswith("cuda:") and value[5:].isdigit()):
-        raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
-    return value
-
-
-def _languages(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError("must be a list of language ids (or [\"*\"] for all)")
-    return tuple(value)
-
-
-# JSON key (as editors write it) -> (field, validator)
-_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "engine": ("engine", _engine),
-    "model": ("model", _string),
-    "device": ("device", _device),
-    "dtype": ("dtype", _choice(*DTYPES)),
-    "deviceMap": ("device_map", _optional(_choice("auto"))),
-    "quantize": ("quantization", _optional(_choice("8bit", "4bit"))),
-    "contextWindow": ("context_window", _integer(64, 1 << 20)),
-    "maxNewTokens": ("max_new_tokens", _integer(1, 4096)),
-    "fimFormat": ("fim_format", _choice("psm", "spm")),
-    "debounceMs": ("debounce_ms", _integer(0, 5000)),
-    "languages": ("languages", _languages),
-    "invokedItems": ("invoked_items", _integer(1, 8)),
-    "invokedTemperature": ("invoked_temperature", _number(0.0, 2.0)),
-    "topP": ("top_p", _number(0.01, 1.0)),
-    "loadWaitMs": ("load_wait_ms", _integer(0, 600_000)),
-    "instructModel": ("instruct_model", _string),
-    "editMaxNewTokens": ("edit_max_new_tokens", _optional(_integer(1, 8192))),
-    "kvReuse": ("kv_reuse", _boolean),
-    "promptLookup": ("prompt_lookup", _boolean),
-    "maxTimeMs": ("max_time_ms", _optional(_integer(1, 600_000))),
-    "compile": ("compile", _choice(*COMPILE_MODES)),
-    "prewarm": ("prewarm", _boolean),
-}
-
-
 def _check_against_the_machine(current: Settings, updated: Settings,
                                errors: list[str]) -> Settings:
-    """What fails only when the model loads: a device this torch lacks, a context window beyond
-    the model's config.json; checked now, so the previous value is kept and the error shown."""
-    if updated.engine != "local":
-        return updated
-    checks = [("device", "device", lambda: check_device(updated.device)),
-              ("contextWindow", "context_window",
-               lambda: check_context_window(updated.model, updated.context_window))]
-    for key, name, check in checks:
-        if (getattr(updated, name), updated.model) == (getattr(current, name), current.model):
+    """What fails only when the model loads (a device this torch lacks, a context window beyond
+    the model's config.json), checked now, so that the previous value is kept and the error
+    shown: the checks of `MACHINE_CHECKS` whose settings changed."""
+    for machine in MACHINE_CHECKS:
+        if machine.local_only and updated.engine != "local":
             continue
+        reads = ("engine", *machine.reads)
+        if all(getattr(updated, name) == getattr(current, name) for name in reads):
+            continue
+        name = SERVER_SETTINGS[machine.key].field
         try:
-            check()
+            machine.check(*(getattr(updated, read) for read in machine.reads))
         except ValueError as exc:
-            errors.append(f"invalid setting {SECTION}.{key}={getattr(updated, name)!r}: {exc}; "
-                          f"keeping {getattr(current, name)!r}")
+            errors.append(f"invalid setting {SECTION}.{machine.key}={getattr(updated, name)!r}: "
+                          f"{exc}; keeping {getattr(current, name)!r}")
             updated = dataclasses.replace(updated, **{name: getattr(current, name)})
     return updated
 
@@ -198,21 +107,22 @@ def update_settings(current: Settings, raw: Any) -> SettingsUpdate:
     changes: dict[str, Any] = {}
     errors: list[str] = []
     for key, value in raw.items():
-        if key not in _FIELDS:
+        row = SERVER_SETTINGS.get(key)
+        if row is None:
             errors.append(f"unknown setting {SECTION}.{key} (ignored)")
             continue
-        name, check = _FIELDS[key]
         try:
-            changes[name] = check(value)
+            changes[row.field] = row.check(value)
         except ValueError as exc:
             errors.append(f"invalid setting {SECTION}.{key}={value!r}: {exc}; "
-                          f"keeping {getattr(current, name)!r}")
+                          f"keeping {getattr(current, row.field)!r}")
     updated = dataclasses.replace(current, **changes)
     updated = _check_against_the_machine(current, updated, errors)
-    if updated.max_new_tokens >= updated.context_window // 2:
-        errors.append(f"invalid settings: {SECTION}.maxNewTokens ({updated.max_new_tokens}) must "
-                      f"be under half of {SECTION}.contextWindow ({updated.context_window}); "
-                      "keeping the previous values")
+    try:
+        check_room_for_prompt(updated.max_new_tokens, updated.context_window)
+    except ValueError as exc:
+        errors.append(f"invalid settings: {SECTION}.maxNewTokens={updated.max_new_tokens}: "
+                      f"{exc}; keeping the previous maxNewTokens and contextWindow")
         updated = dataclasses.replace(updated, max_new_tokens=current.max_new_tokens,
                                       context_window=current.context_window)
     return SettingsUpdate(updated, errors)

@@ -19,10 +19,15 @@ QUANTIZATIONS = ("8bit", "4bit")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
-def check_device(value: str) -> str:
-    """`value` if it names a device this machine's torch can use."""
+def check_device_name(value: str) -> None:
+    """`value` is spelled as a device (whether this machine has it is `check_device`'s)."""
     if not _DEVICE.match(value):
         raise ValueError(f"must be {DEVICES}")
+
+
+def check_device(value: str) -> str:
+    """`value` if it names a device this machine's torch can use."""
+    check_device_name(value)
     if value in ("auto", "cpu"):
         return value
     if value == "mps":

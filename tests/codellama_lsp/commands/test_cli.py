@@ -56,7 +56,7 @@ def test_model_without_fim_completes_left_to_right(tiny_model_no_fim, source):
     (["{source}:2", "--model", "{missing_dir}"], "no such model directory"),
     (["{source}:2", "--model", "{nofim}", "--spm"], "no FIM pieces"),
     (["{source}"], "expected FILE:LINE[:COL]"),
-    (["{source}:2", "--max-new-tokens", "0"], "positive integer"),
+    (["{source}:2", "--max-new-tokens", "0"], "integer from 1 to 4096"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, source, tiny_model_no_fim, args, message):
     values = {"source": source, "missing": tmp_path / "missing.py",

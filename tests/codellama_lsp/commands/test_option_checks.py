@@ -63,15 +63,17 @@ MODEL_OPTIONS = [
     (["--device-map", "everywhere"], "--device-map", "balanced"),
     (["--quantize", "2bit"], "--quantize", "8bit"),
     (["--quantize", "8bit", "--device", "cpu"], "--quantize", "CUDA"),
-    (["--context-window", "0"], "--context-window", "positive integer"),
+    (["--context-window", "0"], "--context-window", "integer from 64"),
     (["--context-window", "8192"], "--context-window", "choose 64 to 4096"),
     (["--model", "{missing}"], "--model", "make-tiny-model"),
 ]
 CASES = [(MODEL_COMMANDS[command] + args, option, allowed)
          for command in MODEL_COMMANDS for args, option, allowed in MODEL_OPTIONS] + [
     (["complete", "{src}:2", "--model", "{model}", "--engine", "ftp://x"], "--engine", "http"),
-    (["complete", "{src}:2", "--model", "{model}", "--top-p", "0"], "--top-p", "(0, 1]"),
-    (["complete", "{src}:2", "--model", "{model}", "--top-p", "1.5"], "--top-p", "(0, 1]"),
+    (["complete", "{src}:2", "--model", "{model}", "--engine", "foo+http://x:1"], "--engine",
+     "unknown engine protocol"),
+    (["complete", "{src}:2", "--model", "{model}", "--top-p", "0"], "--top-p", "from 0.01 to 1.0"),
+    (["complete", "{src}:2", "--model", "{model}", "--top-p", "1.5"], "--top-p", "from 0.01 to 1.0"),
     (["complete", "{src}:2", "--model", "{model}", "--temperature", "-1"], "--temperature",
      "from 0"),
     (["complete", "{src}:2", "--model", "{model}", "--temperature", "nan"], "--temperature",
@@ -79,9 +81,9 @@ CASES = [(MODEL_COMMANDS[command] + args, option, allowed)
     (["complete", "{src}:2", "--model", "{model}", "--seed", "-1"], "--seed", "2**63-1"),
     (["complete", "{src}:2", "--model", "{model}", "--seed", str(2**64)], "--seed", "2**63-1"),
     (["complete", "{src}:2", "--model", "{model}", "--max-new-tokens", "0"], "--max-new-tokens",
-     "positive"),
+     "integer from 1 to 4096"),
     (["complete", "{src}:2", "--model", "{model}", "--max-new-tokens", "4096"],
-     "--max-new-tokens", "smaller than --context-window"),
+     "--max-new-tokens", "under half of --context-window"),
     (["complete", "{src}:2", "--model", "{model}", "--root", "{missing}"], "--root",
      "no such folder"),
     (["edit", "{src}:2", "tidy", "--model", "{model}", "--context-lines", "-1"],
@@ -90,11 +92,14 @@ CASES = [(MODEL_COMMANDS[command] + args, option, allowed)
      "finite"),
     (["edit", "{src}:2", "tidy", "--model", "{model}", "--max-new-tokens", "x"],
      "--max-new-tokens", "integer"),
+    (["edit", "{src}:2", "tidy", "--model", "{model}", "--max-new-tokens", "9000"],
+     "--max-new-tokens", "from 1 to 8192"),
     (["edit", "{locked}:2", "tidy", "--model", "{model}", "--write"], "--write", "read-only"),
     (["prompt", "{src}:2", "--tokenizer", "{model}", "--context-window", "0"],
-     "--context-window", "positive"),
-    (["prompt", "{src}:2", "--tokenizer", "{model}", "--max-new-tokens", "9999"],
-     "--max-new-tokens", "smaller than --context-window"),
+     "--context-window", "integer from 64"),
+    (["prompt", "{src}:2", "--tokenizer", "{model}", "--max-new-tokens", "2048"],
+     "--max-new-tokens", "under half of --context-window"),
+    (["prompt", "{src}:2", "--tokenizer", "{model}", "--fim", "xyz"], "--fim", "psm, spm"),
     (["prompt", "{src}:2", "--tokenizer", "{model}", "--root", "{missing}"], "--root",
      "no such folder"),
     (["serve", "--model", "{model}", "--port", "70000"], "--port", "0 to 65535"),
@@ -110,7 +115,7 @@ CASES = [(MODEL_COMMANDS[command] + args, option, allowed)
     (["bench", "context", "{src}", "--positions", "0"], "--positions", "positive"),
     (["bench", "context", "{src}", "--seed", "-3"], "--seed", "2**63-1"),
     (["bench", "context", "{src}", "--max-new-tokens", "4096"], "--max-new-tokens",
-     "smaller than --context-window"),
+     "under half of --context-window"),
     (["bench", "context", "{src}", "--root", "{missing}"], "--root", "no such folder"),
     (["bench", "worker", "--model", "{missing}"], "--model", "make-tiny-model"),
     (["bench", "worker", "--clients", "4,0"], "--clients", "positive numbers"),
@@ -207,8 +212,8 @@ def test_a_bad_value_read_from_the_command_line_is_refused_by_the_real_command(f
     out = run_cli("complete", files["src"] + ":2", "--model", files["model"], "--top-p", "2",
                   timeout=HANG_S)
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr == ("codellama complete: error: argument --top-p: must be a number in "
-                          "(0, 1], got 2 (see --help)\n")
+    assert out.stderr == ("codellama complete: error: argument --top-p: must be a number from "
+                          "0.01 to 1.0, got 2 (see --help)\n")
 
 
 def test_lsp_settings_refuse_what_would_fail_only_at_load(files):
