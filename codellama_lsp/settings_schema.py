@@ -48,7 +48,7 @@ class Setting:
     choices: tuple[str, ...] = ()
     low: int | float | None = None
     high: int | float | None = None
-    cli: str | None = None  # the command-line flag of the same meaning
+    cli: str | None = None  # the command-line option of the same meaning (`codellama lsp`'s)
     rule: Callable[[Any], Any] | None = None  # a further check of a value of the right kind
 
     @property
@@ -211,11 +211,10 @@ SETTINGS: tuple[Setting, ...] = (
             "stop at the first line end; by default no limit", low=1, high=600_000),
     # Edits (Code Llama - Instruct).
     Setting("instructModel", "string", DEFAULT_INSTRUCT_MODEL, "the model for edits "
-            "(`codellama edit --model`); where it equals `model`, one engine serves both",
-            cli="--model"),
+            "(`codellama edit --model`); where it equals `model`, one engine serves both"),
     Setting("editMaxNewTokens", "integer", None, "cap on an edit's answer (`codellama edit "
             "--max-new-tokens`); by default twice the selection's tokens plus 128",
-            low=1, high=8192, cli="--max-new-tokens"),
+            low=1, high=8192),
     # Latency of the local engine.
     Setting("kvReuse", "boolean", True, "local engine: keep KV caches between requests, one "
             "per document (and one per edit), least recently used dropped beyond twice the "

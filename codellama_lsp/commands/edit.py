@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="language id for the code fence (default: from the extension)")
     parser.add_argument("--context-lines", type=non_negative_int, default=DEFAULT_CONTEXT_LINES,
                         help="lines around the selection shown as context")
-    add_setting_option(parser, "editMaxNewTokens",
+    add_setting_option(parser, "editMaxNewTokens", flag="--max-new-tokens",
                        help="answer length (default: twice the selection plus 128 tokens)")
     parser.add_argument("--temperature", type=non_negative_float, default=0.0,
                         help="0 is greedy; above 0 samples")

@@ -49,17 +49,20 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str = AUTO,
 
 
 def add_setting_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, key: str,
-                       default: Any = _ROW_DEFAULT, help: str | None = None) -> None:
+                       default: Any = _ROW_DEFAULT, help: str | None = None,
+                       flag: str | None = None) -> None:
     """The command-line option of the setting `key` (codellama_lsp/settings_schema.py): its
     flag, its check (the server's), its choices and default; `default` where a command needs
-    another (a benchmark's length)."""
+    another (a benchmark's length), `flag` for a setting whose option has another name in
+    another command (`codellama edit --max-new-tokens` is `editMaxNewTokens`)."""
     row = setting(key)
-    assert row.cli is not None, f"the setting {key} has no command-line flag"
+    flag = flag or row.cli
+    assert flag is not None, f"the setting {key} has no command-line option"
     default = row.default if default is _ROW_DEFAULT else default
     text = help or row.doc.replace("`", "")
     if default is None and "default" not in text:
         text += " (default: none)"
-    parser.add_argument(row.cli, type=option_type(row), default=default, help=text,
+    parser.add_argument(flag, type=option_type(row), default=default, help=text,
                         metavar="{" + ",".join(row.choices) + "}" if row.choices else None)
 
 

@@ -10,6 +10,7 @@ import {
 	SECTION,
 	ServerCommand,
 	ServerSettings,
+	changedSettings,
 	completionsEnabled,
 	serverCommand,
 	serverSettings,
@@ -50,6 +51,8 @@ export class CodeLlama implements vscode.Disposable {
 	started: Promise<void> = Promise.resolve();
 	readonly tracker: AcceptanceTracker;
 	private stopping = false;
+	/** The server settings last sent to the running server. */
+	private sent: ServerSettings = {};
 
 	constructor(
 		readonly output: vscode.LogOutputChannel,
@@ -72,10 +75,11 @@ export class CodeLlama implements vscode.Disposable {
 				(item, length) => void this.tracker.partiallyAccepted(item, length)),
 		});
 		const command = serverCommand(config());
+		this.sent = serverSettings(config());
 		const client = this.factory({
 			command,
 			env: { PYTHONUNBUFFERED: '1' },
-			initializationOptions: serverSettings(config()),
+			initializationOptions: this.sent,
 			middleware,
 			outputChannel: this.output,
 		});
@@ -151,8 +155,12 @@ export class CodeLlama implements vscode.Disposable {
 			await this.restart();
 			return;
 		}
-		await this.client?.sendNotification('workspace/didChangeConfiguration',
-			{ settings: { [SECTION]: serverSettings(config()) } });
+		if (!this.client) {
+			return;
+		}
+		this.sent = changedSettings(config(), this.sent);
+		await this.client.sendNotification('workspace/didChangeConfiguration',
+			{ settings: { [SECTION]: this.sent } });
 	}
 
 	async showStats(): Promise<void> {

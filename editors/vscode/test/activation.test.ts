@@ -94,6 +94,15 @@ test('a settings change is sent with didChangeConfiguration; a new server comman
 	assert.equal(built[1].started, 1);
 });
 
+test('only the settings the user set go to the server; a removed one goes back to its default', async () => {
+	stub.config = { maxNewTokens: 32, device: 'cpu' };
+	const { client } = await started();
+	assert.deepEqual(client.setup.initializationOptions, { maxNewTokens: 32, device: 'cpu' });
+	await Promise.all(stub.changeSettings({ maxNewTokens: undefined, contextWindow: 2048 }));
+	assert.deepEqual(client.notifications, [['workspace/didChangeConfiguration',
+		{ settings: { codellama: { device: 'cpu', contextWindow: 2048, maxNewTokens: 64 } } }]]);
+});
+
 test('the server asking for its configuration gets the mapped settings', async () => {
 	stub.config = { model: 'm', enable: true };
 	const { client } = await started();

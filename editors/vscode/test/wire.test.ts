@@ -80,7 +80,10 @@ before(async () => {
 		'server.python': PYTHON, model: tiny, instructModel: constant, debounceMs: 0, maxNewTokens: 12,
 		'server.settings': { editMaxNewTokens: 12, device: 'cpu' },
 	};
-	const reader = { get: <T>(key: string) => config[key] as T | undefined };
+	const reader = {
+		get: <T>(key: string) => config[key] as T | undefined,
+		inspect: <T>(key: string) => ({ globalValue: config[key] as T | undefined }),
+	};
 	const { command, args } = serverCommand(reader);
 	server = spawn(command, args, { env, cwd: work, stdio: ['pipe', 'pipe', 'pipe'] });
 	server.stderr!.on('data', chunk => { stderr += chunk; });

@@ -2,6 +2,9 @@
 // extension uses, recording what it is asked to do. `test/register.ts` makes `require('vscode')`
 // load this file; tests drive and inspect it through `stub`.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 type Listener<T> = (value: T) => unknown;
 
 // Names this stub does not define (enums and classes that vscode-languageclient reads when it
@@ -210,9 +213,15 @@ export const stub = {
 		stub.inlineProviders = [];
 	},
 
-	/** Set settings (keys without the `codellama.` prefix) and tell the extension. */
+	/** Set settings (keys without the `codellama.` prefix; undefined removes one) and tell the extension. */
 	changeSettings(values: Record<string, unknown>): unknown[] {
-		Object.assign(stub.config, values);
+		for (const [key, value] of Object.entries(values)) {
+			if (value === undefined) {
+				delete stub.config[key];
+			} else {
+				stub.config[key] = value;
+			}
+		}
 		const keys = Object.keys(values).map(key => `codellama.${key}`);
 		return stub.configurationChanged.fire({
 			affectsConfiguration: (section: string) =>
@@ -276,13 +285,24 @@ export const window: Record<string, any> = lenient('window', {
 	visibleTextEditors: [],
 });
 
+/** A setting's default as package.json declares it (VS Code's `get` falls back to it). */
+function declaredDefault(name: string): unknown {
+	const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
+	return manifest.contributes.configuration.properties[name]?.default;
+}
+
 export const workspace: Record<string, any> = lenient('workspace', {
+	// `stub.config` holds the user's settings; unset ones have package.json's defaults, as in VS Code.
 	getConfiguration(section?: string) {
 		const prefix = section ? `${section}.` : '';
 		return {
 			get<T>(key: string, fallback?: T): T | undefined {
-				const value = stub.config[key] as T | undefined;
+				const value = (key in stub.config ? stub.config[key] : declaredDefault(`${prefix}${key}`)) as T | undefined;
 				return value === undefined ? fallback : value;
+			},
+			inspect<T>(key: string) {
+				return { key: `${prefix}${key}`, defaultValue: declaredDefault(`${prefix}${key}`) as T | undefined,
+					globalValue: stub.config[key] as T | undefined };
 			},
 			update(key: string, value: unknown, target: unknown): Promise<void> {
 				stub.configUpdates.push([`${prefix}${key}`, value, target]);
