@@ -239,7 +239,7 @@ SETTINGS: tuple[Setting, ...] = (
             "lsp`; empty: `codellama.server.command` is used", reader="client"),
     Setting("server.settings", "object", {}, "further server settings by their names (e.g. "
             "`{\"device\": \"cuda\"}`), for a server newer than this extension; these win over "
-            "the settings above", reader="client"),
+            "the other settings", reader="client"),
 )
 
 SERVER_SETTINGS: dict[str, Setting] = {s.key: s for s in SETTINGS if s.reader == "server"}

@@ -192,14 +192,6 @@ def non_negative_float(value: str) -> float:
     return number
 
 
-def probability(value: str) -> float:
-    """A nucleus (top-p) share: more than 0, at most 1."""
-    number = _float(value)
-    if not 0 < number <= 1:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {value}")
-    return number
-
-
 def device(value: str) -> str:
     try:
         return check_device(value)
