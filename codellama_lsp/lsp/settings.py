@@ -23,8 +23,8 @@ __all__ = ["SECTION", "Settings", "SettingsUpdate", "update_settings"]
 
 @dataclass(frozen=True)
 class Settings:
-    """The server's settings: one field per server row of `settings_schema.SETTINGS` (the key in
-    snake_case), its default from there; the comments say how the code reads them."""
+    """One field per server setting of `settings_schema.SETTINGS`, in its order, named as its
+    key in snake_case, with its default (tests/codellama_lsp/test_settings_schema.py checks)."""
 
     engine: str = default("engine")  # "local" or the URL of a serving engine
     model: str = default("model")  # "auto": Code Llama 7B if downloaded, else demo (fim.models)

@@ -36,7 +36,7 @@ local function check_command(config)
 end
 
 local function check_model(config)
-  local model = config.settings.model or "codellama/CodeLlama-7b-hf (the server's default)"
+  local model = config.settings.model or "not set (the server's default: its --model, else auto)"
   health.info("model setting: " .. model)
   local client = util.client()
   if not client then
