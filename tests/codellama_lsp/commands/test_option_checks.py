@@ -227,3 +227,17 @@ def test_lsp_settings_refuse_what_would_fail_only_at_load(files):
                for e in update.errors)
     remote = update_settings(Settings(), {"engine": "http://127.0.0.1:8000", "device": "cuda:99"})
     assert remote.errors == []  # the device is the server's business there
+
+
+def test_lsp_settings_refuse_a_quantization_this_machine_cannot_load():
+    import torch
+
+    from codellama_lsp.lsp.settings import Settings, update_settings
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU: 8-bit loading may work here")
+    update = update_settings(Settings(), {"quantize": "8bit"})
+    assert update.settings == Settings()
+    assert len(update.errors) == 1 and "codellama.quantize='8bit'" in update.errors[0]
+    assert "keeping None" in update.errors[0]
+    assert update_settings(Settings(engine="http://127.0.0.1:1"), {"quantize": "8bit"}).errors == []
