@@ -45,3 +45,25 @@ def test_a_file_changed_while_the_index_is_built_is_read_again(tmp_path: Path, m
     assert not building.is_alive()
     assert _definitions(source, document) == ["def parse_order"]
 
+
+
+def test_the_index_is_read_from_disk_once_until_a_file_changes(tmp_path: Path, monkeypatch):
+    (tmp_path / "util.py").write_text("def parse_item(line):\n    return {}\n")
+    (tmp_path / "order.py").write_text("def parse_order(line):\n    return []\n")
+    source = SnippetSource(tmp_path)
+    document = ParsedDocument(USES, path=str(tmp_path / "elsewhere" / "main.py"))
+    assert source.warm() == 2
+    reads: list[str] = []
+    real_read_text = Path.read_text
+
+    def counted_read_text(self: Path, *args, **kwargs) -> str:
+        reads.append(self.name)
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted_read_text)
+    assert sorted(_definitions(source, document)) == ["def parse_item", "def parse_order"]
+    assert reads == []  # completions read the built index
+    (tmp_path / "util.py").write_text("def parse_items(lines):\n    return {}\n")
+    source.invalidate(str(tmp_path / "util.py"))
+    assert _definitions(source, document) == ["def parse_order"]
+    assert reads == ["util.py"]  # only the changed file is read again
