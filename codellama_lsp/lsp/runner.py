@@ -47,7 +47,8 @@ class Runner:
     async def run(self, work: Work[T], cancel: threading.Event | None = None) -> T:
         """`work(cancel)`'s result (or exception), from a thread. Cancelling the calling task
         sets `cancel` and returns (CancelledError) only once the work has stopped, or is
-        dropped where it had not started. After `shutdown`, raises CancelledError at once."""
+        dropped where it had not started; after `shutdown`, at once (the event loop may be
+        ending), and a new call raises CancelledError."""
         cancel = cancel if cancel is not None else threading.Event()
         future: Future[T] = Future()
         with self._lock:
@@ -62,7 +63,8 @@ class Runner:
             except asyncio.CancelledError:
                 cancel.set()
                 future.cancel()  # not started yet: it never will be
-                await asyncio.wait([waiting])
+                if not self._closed:  # after shutdown nothing runs next: no need to wait
+                    await asyncio.wait([waiting])
                 raise
         finally:
             with self._lock:
