@@ -39,7 +39,7 @@ class Runner:
         self.running = 0  # work in a thread now
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads = 0
-        self._idle = threading.Semaphore(0)  # released by a thread waiting for work
+        self._outstanding = 0  # work queued or running: a thread is started while it is more
         self._lock = threading.Lock()  # the counts, the threads and the work in flight
         self._cancels: set[threading.Event] = set()
         self._closed = False
@@ -88,15 +88,15 @@ class Runner:
             self._jobs.put(None)
 
     def _submit(self, job: _Job) -> None:
-        self._jobs.put(job)
-        if self._idle.acquire(blocking=False):
-            return  # a thread is waiting for it
         with self._lock:
-            if self._threads >= self.max_threads:
-                return  # it waits for the next thread to be free
-            self._threads += 1
-            name = f"{self.name}-{self._threads}"
-        threading.Thread(target=self._serve, name=name, daemon=True).start()
+            self._outstanding += 1
+            start = self._threads < min(self._outstanding, self.max_threads)
+            if start:
+                self._threads += 1
+                name = f"{self.name}-{self._threads}"
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
 
     def _serve(self) -> None:
         while True:
@@ -104,7 +104,8 @@ class Runner:
             if job is None:
                 return
             self._do(job)
-            self._idle.release()
+            with self._lock:
+                self._outstanding -= 1
 
     def _do(self, job: _Job) -> None:
         if not job.future.set_running_or_notify_cancel():

@@ -16,8 +16,10 @@ from codellama_lsp.lsp.runner import Runner
 from tests.support.paths import ROOT
 
 
-async def _until(condition) -> None:
+async def _until(condition, timeout_s: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
     while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "never came"
         await asyncio.sleep(0.005)
 
 
@@ -108,3 +110,18 @@ def test_work_that_never_stops_does_not_hold_up_the_process_s_exit():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0 and done.stdout == "shut down\n", done.stderr
+
+
+async def test_work_for_other_documents_runs_side_by_side_up_to_the_bound():
+    runner = Runner(2, "test")
+    release = threading.Event()
+    for _ in range(3):  # one after the other: one thread serves them all
+        await runner.run(lambda cancel: None)
+    tasks = [asyncio.create_task(runner.run(lambda cancel: release.wait(30))) for _ in range(3)]
+    await _until(lambda: runner.running == 2)  # a second thread came for the second
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert runner.running == 2  # the third waits for one of them
+    release.set()
+    assert await asyncio.gather(*tasks) == [True, True, True]
+    assert runner.running == 0 and runner.started == 6
