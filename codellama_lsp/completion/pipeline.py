@@ -61,17 +61,20 @@ def complete(engine: Engine, prefix: str, suffix: str, options: CompletionOption
 
 def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
                          options: CompletionOptions, cancel: threading.Event | None = None,
-                         snippets: SnippetSource | None = None) -> Completion | None:
+                         snippets: SnippetSource | None = None,
+                         decision: Decision | None = None) -> Completion | None:
     """Complete at character `offset` of `document`: the policy decides whether and how much
-    (None: no suggestion here), the prompt carries cross-file `snippets` (None: none), and the
-    answer is cleaned up. An empty cleaned answer is None too. The document may be edited
-    meanwhile (from another thread): the completion works on a snapshot taken first."""
+    (None: no suggestion here; `decision` where the caller has decided already), the prompt
+    carries cross-file `snippets` (None: none), and the answer is cleaned up. An empty cleaned
+    answer is None too. The document may be edited meanwhile (from another thread): the
+    completion works on a snapshot taken first."""
     document = document.snapshot()
     text = document.text
     if not 0 <= offset <= len(text):
         raise UserError(f"cursor offset {offset} is outside the document "
                         f"({len(text)} characters)")
-    decision: Decision = decide(text, offset, document)
+    if decision is None:
+        decision = decide(text, offset, document)
     if decision.mode is Mode.NONE:
         return None
     built = _cursor_prompt(engine, document, offset, options, snippets)

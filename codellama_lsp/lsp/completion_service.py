@@ -16,7 +16,7 @@ from codellama_lsp.completion.item_range import (
     without_closers,
     word_before,
 )
-from codellama_lsp.completion.policy import Mode, decide
+from codellama_lsp.completion.policy import Decision, Mode, decide
 from codellama_lsp.lsp.documents import Document, UnknownDocument
 from codellama_lsp.lsp.prewarm import Cursor, Prewarmer
 from codellama_lsp.lsp.scheduler import Scheduler
@@ -71,7 +71,7 @@ class CompletionService:
         # Engines keep one KV cache per key: this server's, one per document.
         self.kv_cache_key = f"lsp-{uuid.uuid4().hex[:12]}"
         self._shown: dict[str, _Shown] = {}
-        self.prewarm = Prewarmer(state, self.stats, self.document_cache_key)
+        self.prewarmer = Prewarmer(state, self.stats, self.document_cache_key)
 
     def document_cache_key(self, uri: str) -> str:
         """The engine's KV cache key for `uri`: completions and pre-warms share it."""
@@ -94,20 +94,21 @@ class CompletionService:
         Raises PositionError for a line out of range; cancelling the task cancels the work."""
         started = time.perf_counter()
         self.stats.requests += 1
-        self.prewarm.cancel()  # a real request goes first
+        self.prewarmer.cancel()  # a real request goes first
         try:
             document = self.state.documents.get(uri)
         except UnknownDocument as exc:
             log.info("no completion: %s", exc)
             return None
         offset = document.index.offset(line, character, self.state.encoding)
-        self.prewarm.remember(Cursor(uri, line, character))
+        self.prewarmer.remember(Cursor(uri, line, character))
         settings = self.state.settings
         if not settings.enabled_for(document.language_id):
             return None
         version, text = document.version, document.text
         snapshot = document.parsed.snapshot()  # the completion runs on it in another thread
-        if decide(text, offset, snapshot).mode is Mode.NONE:
+        decision = decide(text, offset, snapshot)  # once: the generations are given it
+        if decision.mode is Mode.NONE:
             self.scheduler.cancel(uri)  # e.g. mid-word: no suggestion, and older ones are stale
             return None
         key, prefix, suffix = suggestion_key(settings, invoked), text[:offset], text[offset:]
@@ -119,7 +120,8 @@ class CompletionService:
             self.stats.forwarded += hit.forwarded
             texts = hit.texts
         else:
-            generated = await self._generate(uri, snapshot, offset, settings, invoked)
+            generated = await self._generate(uri, snapshot, offset, decision, settings,
+                                             invoked)
             if generated is None:
                 return None
             texts = generated.texts
@@ -149,7 +151,8 @@ class CompletionService:
                 return
 
     async def _generate(self, uri: str, document: ParsedDocument, offset: int,
-                        settings: Settings, invoked: bool) -> Suggestions | None:
+                        decision: Decision, settings: Settings, invoked: bool
+                        ) -> Suggestions | None:
         debounce_s = 0.0 if invoked else settings.debounce_ms / 1000
         try:
             engine = await self.state.models.completion.engine(settings.load_wait_ms / 1000)
@@ -158,7 +161,7 @@ class CompletionService:
             result = await self.scheduler.run(
                 uri, lambda cancel: suggest(engine, document, offset, settings, invoked, cancel,
                                             self.state.snippets,
-                                            self.document_cache_key(uri)),
+                                            self.document_cache_key(uri), decision),
                 debounce_s)
         except asyncio.CancelledError:  # $/cancelRequest
             self.stats.cancelled += 1
@@ -191,7 +194,7 @@ class CompletionService:
                           "error": loader.error}}
 
     def shutdown(self) -> None:
-        self.prewarm.shutdown()
+        self.prewarmer.shutdown()
         self.scheduler.shutdown()
 
     def forget(self, uri: str) -> None:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +44,7 @@ from codellama_lsp.lsp.code_actions import (
     parse_target,
 )
 from codellama_lsp.lsp.documents import Document, UnknownDocument
+from codellama_lsp.lsp.runner import Runner, Work
 from codellama_lsp.lsp.state import ServerState
 from codellama_lsp.syntax.positions import Encoding, PositionError
 from fim.engines.base import Engine, EngineError
@@ -99,8 +98,6 @@ class ComputedEdit:
 
 @dataclass
 class EditStats:
-    started: int = 0  # generations started
-    running: int = 0  # generations running now
     cancelled: int = 0  # requests cancelled ($/cancelRequest)
     applied: int = 0  # edits the client applied
     refused_stale: int = 0  # edits refused: the document changed
@@ -123,9 +120,7 @@ def rpc_error(exc: UserError) -> JsonRpcException:
 class EditService:
     def __init__(self, state: ServerState) -> None:
         self.state = state
-        self._executor = ThreadPoolExecutor(2, thread_name_prefix="edit")
-        self._running: set[threading.Event] = set()
-        self._lock = threading.Lock()
+        self.runner = Runner(2, "edit")
         self.stats = EditStats()
 
     async def engine(self) -> Engine:
@@ -157,7 +152,7 @@ class EditService:
         options = EditOptions(max_new_tokens=settings.edit_max_new_tokens,
                               position_encoding=self.state.encoding)
         instruction = target.instruction
-        plan = await self._in_thread(lambda cancel: plan_edit(
+        plan = await self._plan(lambda cancel: plan_edit(
             engine, text, start_line, end_line, instruction, language, cancel, options))
         if not self.state.documents.is_current(document, version):
             self.stats.refused_stale += 1
@@ -171,37 +166,19 @@ class EditService:
         except UnknownDocument as exc:
             raise EditParamsError(f"{exc} (open it first)") from None
 
-    async def _in_thread(self, work: Callable[[threading.Event], EditPlan]) -> EditPlan:
-        """Run `work(cancel)` in a thread; cancelling the task sets `cancel` and waits for the
-        thread to stop (within one token)."""
-        cancel = threading.Event()
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._counted,
-                                                            work, cancel)
+    async def _plan(self, work: Work[EditPlan]) -> EditPlan:
+        """Run `work(cancel)` on the runner's threads; cancelling the task cancels it."""
         try:
-            return await asyncio.shield(future)
+            return await self.runner.run(work)
         except asyncio.CancelledError:
-            cancel.set()
             self.stats.cancelled += 1
-            await asyncio.wait([future])
             raise
-        except (NoUsableCode, EngineError) as exc:
+        except NoUsableCode:
             self.stats.failed += 1
-            if isinstance(exc, EngineError):
-                raise EditFailed(f"the generation failed: {exc}") from None
             raise
-
-    def _counted(self, work: Callable[[threading.Event], EditPlan],
-                 cancel: threading.Event) -> EditPlan:
-        with self._lock:
-            self.stats.started += 1
-            self.stats.running += 1
-            self._running.add(cancel)
-        try:
-            return work(cancel)
-        finally:
-            with self._lock:
-                self.stats.running -= 1
-                self._running.discard(cancel)
+        except EngineError as exc:
+            self.stats.failed += 1
+            raise EditFailed(f"the generation failed: {exc}") from None
 
     # -- code actions and their command --------------------------------------------------------
 
@@ -265,15 +242,14 @@ class EditService:
         """The edits' part of `codellama/stats`."""
         loader = self.state.models.instruct
         return {**vars(self.stats),
+                "started": self.runner.started,  # generations started
+                "running": self.runner.running,  # generations running now
                 "instruct_model": {"name": loader.description, "state": loader.state.value,
                                    "error": loader.error},
                 "engines_loaded": len(self.state.engines.loaded())}
 
     def shutdown(self) -> None:
-        with self._lock:
-            for cancel in self._running:
-                cancel.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.runner.shutdown()
 
 
 def _lines(document: Document, selection: types.Range, encoding: Encoding) -> tuple[int, int]:

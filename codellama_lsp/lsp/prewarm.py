@@ -2,10 +2,11 @@
 would send is computed into the document's KV cache at low priority, so that the first
 suggestion computes only the tail.
 
-One pre-warm at a time: a newer one (for any document) and any real completion request cancel
-it, and the engine gives way to a waiting generation between chunks by itself. Only the
-in-process engine with kept KV caches can pre-warm; otherwise a pre-warm does nothing, and
-while the model loads the latest one waits for it.
+One pre-warm at a time (on a one-thread `Runner`): a newer one (for any document) and any real
+completion request cancel it, and the engine gives way to a waiting generation between chunks by
+itself. Only the in-process engine with kept KV caches can pre-warm; otherwise a pre-warm does
+nothing, and while the model loads the latest one waits for it. The last cursor of the documents
+used most recently is kept, to pre-warm there when one is opened again.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from codellama_lsp.lsp.documents import UnknownDocument
 from codellama_lsp.lsp.model_loading import LoadState
+from codellama_lsp.lsp.runner import Runner, Work
 from codellama_lsp.lsp.state import ServerState
 from codellama_lsp.lsp.stats import Stats
-from codellama_lsp.lsp.suggestions import prewarm
+from codellama_lsp.lsp.suggestions import prefill_suggestion
 from codellama_lsp.syntax.positions import PositionError
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 PREWARM_METHOD = "codellama/prewarm"
 REST_S = 0.15  # the cursor must rest this long: moving on before costs no model time
 LOAD_POLL_S = 0.5  # a pre-warm waiting for the model checks this often whether it is moot
+REMEMBERED_CURSORS = 128  # documents whose last cursor is kept
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,32 @@ def _field(value: Any, name: str) -> Any:
     return getattr(value, name, None) if hasattr(value, "_fields") else None
 
 
+class RecentCursors:
+    """The last cursor of each of the `limit` documents used most recently."""
+
+    def __init__(self, limit: int = REMEMBERED_CURSORS) -> None:
+        self.limit = limit
+        self._cursors: OrderedDict[str, Cursor] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._cursors)
+
+    def get(self, uri: str) -> Cursor | None:
+        cursor = self._cursors.get(uri)
+        if cursor is not None:
+            self._cursors.move_to_end(uri)
+        return cursor
+
+    def put(self, cursor: Cursor) -> None:
+        self._cursors[cursor.uri] = cursor
+        self._cursors.move_to_end(cursor.uri)
+        while len(self._cursors) > self.limit:
+            self._cursors.popitem(last=False)
+
+
 class Prewarmer:
-    """Pre-warms the document cache `cache_key(uri)` names for the latest cursor it was given."""
+    """Pre-warms the document cache `cache_key(uri)` names for the latest cursor it was given.
+    Used on the event loop only."""
 
     def __init__(self, state: ServerState, stats: Stats, cache_key: Callable[[str], str],
                  rest_s: float = REST_S) -> None:
@@ -68,10 +95,10 @@ class Prewarmer:
         self.stats = stats
         self.cache_key = cache_key
         self.rest_s = rest_s
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="prewarm")
+        self.runner = Runner(1, "prewarm")
         self._cancel = threading.Event()
         self._task: asyncio.Future | None = None  # kept: a task nobody holds may be collected
-        self._cursors: dict[str, Cursor] = {}  # the last known cursor of each document
+        self.cursors = RecentCursors()
 
     def request(self, cursor: Cursor) -> None:
         """Pre-warm at `cursor` once it has rested, cancelling the pre-warm before; a cursor
@@ -84,14 +111,14 @@ class Prewarmer:
             log.info("%s ignored: %s", PREWARM_METHOD, exc)
             return
         self.cancel()
-        self._cursors[cursor.uri] = cursor
+        self.cursors.put(cursor)
         self._cancel = cancel = threading.Event()
         self._task = asyncio.ensure_future(self._run(cursor, cancel))
 
     def opened(self, uri: str) -> None:
         """A document was opened: pre-warm at its last known cursor (if it still lies in the
         text), else at its start."""
-        cursor = self._cursors.get(uri)
+        cursor = self.cursors.get(uri)
         try:
             if cursor is not None:
                 self._offset(cursor)
@@ -101,7 +128,7 @@ class Prewarmer:
 
     def remember(self, cursor: Cursor) -> None:
         """A completion was asked for at `cursor`: where to pre-warm when it is opened again."""
-        self._cursors[cursor.uri] = cursor
+        self.cursors.put(cursor)
 
     def cancel(self) -> None:
         """Stop the running pre-warm (within one chunk) or the one waiting for its rest."""
@@ -109,7 +136,7 @@ class Prewarmer:
 
     def shutdown(self) -> None:
         self.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.runner.shutdown()
 
     def _offset(self, cursor: Cursor) -> int:
         document = self.state.documents.get(cursor.uri)
@@ -123,17 +150,15 @@ class Prewarmer:
         if job is None or cancel.is_set():
             return
         self.stats.prewarms += 1
-        loop = asyncio.get_running_loop()
         try:
-            computed = await loop.run_in_executor(self._executor, job, cancel)
+            computed = await self.runner.run(job, cancel)
         except Exception as exc:  # noqa: BLE001 - a pre-warm is an extra: completions go on
             log.warning("pre-warm of %s failed: %s", cursor.uri, exc)
             return
         self.stats.prewarmed_tokens += computed
         log.debug("pre-warmed %d ids of %s", computed, cursor.uri)
 
-    async def _job(self, cursor: Cursor, cancel: threading.Event
-                   ) -> Callable[[threading.Event], int] | None:
+    async def _job(self, cursor: Cursor, cancel: threading.Event) -> Work[int] | None:
         """What to run in the pre-warm thread for `cursor`, or None: pre-warming off, no
         engine that can pre-warm, completions off for the language, or the cursor no longer in
         the document. A cursor that rests while the model loads is pre-warmed once it is
@@ -157,4 +182,5 @@ class Prewarmer:
             return None
         snapshot, snippets = document.parsed.snapshot(), self.state.snippets
         key = self.cache_key(cursor.uri)
-        return lambda cancel: prewarm(engine, snapshot, offset, settings, cancel, snippets, key)
+        return lambda cancel: prefill_suggestion(engine, snapshot, offset, settings, cancel,
+                                                 snippets, key)

@@ -4,7 +4,7 @@ A newer request for a document cancels the older one (its `threading.Event` is s
 engine checks it before every token); so does the request's own cancellation ($/cancelRequest
 cancels the asyncio task). The newer generation starts only once the older has stopped, so at
 most one runs per document. Automatic triggers wait a short debounce first: typing on cancels the
-wait before any model time is spent.
+wait before any model time is spent. The generations run on a `Runner`'s threads.
 """
 
 from __future__ import annotations
@@ -12,21 +12,28 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from codellama_lsp.lsp.runner import Runner
 
 T = TypeVar("T")
 
 
 class Scheduler:
     def __init__(self, max_threads: int = 4) -> None:
-        self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="generation")
+        self.runner = Runner(max_threads, "generation")
+        # Touched on the event loop only.
         self._latest: dict[str, threading.Event] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
+        # Counted in the generation threads.
         self._count_lock = threading.Lock()
         self._running: dict[str, int] = {}
-        self.started = 0  # generations started
         self.max_running_per_document = 0  # the most that ever ran at once for one document
+
+    @property
+    def started(self) -> int:
+        """Generations started."""
+        return self.runner.started
 
     async def run(self, key: str, work: Callable[[threading.Event], T],
                   debounce_s: float = 0.0) -> T | None:
@@ -40,10 +47,13 @@ class Scheduler:
         try:
             if debounce_s > 0:
                 await asyncio.sleep(debounce_s)
-            async with self._locks.setdefault(key, asyncio.Lock()):
+            async with self._turns.setdefault(key, asyncio.Lock()):
                 if cancel.is_set():
                     return None
-                result = await self._in_thread(key, work, cancel)
+                # The runner returns once the thread has stopped: the document's turn is held
+                # until then, so the next generation never runs beside this one.
+                result = await self.runner.run(
+                    lambda event: self._counted(key, work, event), cancel)
                 # Work cut short by a newer request answers for text that has moved on.
                 return None if cancel.is_set() else result
         except asyncio.CancelledError:
@@ -59,36 +69,18 @@ class Scheduler:
         if event is not None:
             event.set()
 
-    def cancel_all(self) -> None:
-        for event in list(self._latest.values()):
-            event.set()
-
     def forget(self, key: str) -> None:
         """Cancel and drop what is kept for `key` (its document was closed)."""
         event = self._latest.pop(key, None)
         if event is not None:
             event.set()
-        lock = self._locks.get(key)
-        if lock is not None and not lock.locked():
-            del self._locks[key]
-
-    async def _in_thread(self, key: str, work: Callable[[threading.Event], T],
-                         cancel: threading.Event) -> T:
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._counted, key, work, cancel)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            cancel.set()
-            # Hold the document's turn until the thread has stopped (within one token), so that
-            # the next generation never runs beside this one.
-            await asyncio.wait([future])
-            raise
+        turn = self._turns.get(key)
+        if turn is not None and not turn.locked():
+            del self._turns[key]
 
     def _counted(self, key: str, work: Callable[[threading.Event], T],
                  cancel: threading.Event) -> T:
         with self._count_lock:
-            self.started += 1
             self._running[key] = self._running.get(key, 0) + 1
             self.max_running_per_document = max(self.max_running_per_document,
                                                 self._running[key])
@@ -101,5 +93,7 @@ class Scheduler:
                     del self._running[key]
 
     def shutdown(self) -> None:
-        self.cancel_all()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Cancel every generation, running or waiting; returns at once."""
+        for event in list(self._latest.values()):
+            event.set()
+        self.runner.shutdown()

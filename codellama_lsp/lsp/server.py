@@ -71,7 +71,7 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
     server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION,
                    types.InlineCompletionOptions())(inline_completion)
     server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())(completion)
-    server.feature(PREWARM_METHOD)(prewarm)
+    server.feature(PREWARM_METHOD)(cursor_rested)
     server.feature(STATS_METHOD)(stats)
     server.feature(DOCUMENT_METHOD)(document_text)
     server.command(ACCEPT_COMMAND)(accept)
@@ -135,7 +135,7 @@ def exit_(ls: CodeLlamaServer, params: None) -> None:
 def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
     ls.state.open(item.uri, item.language_id, item.version, item.text)
-    ls.completions.prewarm.opened(item.uri)
+    ls.completions.prewarmer.opened(item.uri)
 
 
 def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -218,12 +218,12 @@ async def completion(ls: CodeLlamaServer, params: types.CompletionParams
     return types.CompletionList(is_incomplete=True, items=items)
 
 
-def prewarm(ls: CodeLlamaServer, params: Any) -> None:
+def cursor_rested(ls: CodeLlamaServer, params: Any) -> None:
     """`codellama/prewarm` {textDocument: {uri}, position}: the cursor rests there; bad params
     are logged and ignored."""
     cursor = parse_cursor(params)
     if cursor is not None:
-        ls.completions.prewarm.request(cursor)
+        ls.completions.prewarmer.request(cursor)
 
 
 async def _answer(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool

@@ -16,6 +16,7 @@ from codellama_lsp.completion.pipeline import (
     complete_in_document,
     prefill_in_document,
 )
+from codellama_lsp.completion.policy import Decision
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.syntax.parsed import ParsedDocument
@@ -57,9 +58,10 @@ def suggestion_key(settings: Settings, invoked: bool) -> str:
 
 def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
             invoked: bool, cancel: threading.Event, snippets: SnippetSource | None = None,
-            kv_cache_key: str = "default") -> Suggestions:
+            kv_cache_key: str = "default", decision: Decision | None = None) -> Suggestions:
     """Suggestions to insert at character `offset` of `document` (a snapshot: the editor
-    may go on editing the live document meanwhile)."""
+    may go on editing the live document meanwhile); `decision`, the policy's for this cursor
+    where the caller has it already."""
     runs = settings.invoked_items if invoked else 1
     engine = _Counted(engine)
     texts: list[str] = []
@@ -70,7 +72,7 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
             break
         result = complete_in_document(engine, document, offset,
                                       options_for(settings, invoked, seed, kv_cache_key),
-                                      cancel=cancel, snippets=snippets)
+                                      cancel=cancel, snippets=snippets, decision=decision)
         generations += 1
         if result is None:  # cleaned up to nothing, or cancelled
             continue
@@ -83,12 +85,13 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
                        engine.reused_prompt_tokens)
 
 
-def prewarm(engine: Engine, document: ParsedDocument, offset: int, settings: Settings,
-            cancel: threading.Event, snippets: SnippetSource | None = None,
-            kv_cache_key: str = "default") -> int:
+def prefill_suggestion(engine: Engine, document: ParsedDocument, offset: int,
+                       settings: Settings, cancel: threading.Event,
+                       snippets: SnippetSource | None = None,
+                       kv_cache_key: str = "default") -> int:
     """Compute the prompt that `suggest` would send for this cursor into its KV cache ahead of
     time (the same options as an automatic trigger's: the prompt is the same for both);
-    returns the ids computed."""
+    returns the ids computed. What a pre-warm runs."""
     return prefill_in_document(engine, document, offset,
                                options_for(settings, False, None, kv_cache_key), cancel,
                                snippets)

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from codellama_lsp.completion import pipeline, policy
+from codellama_lsp.lsp import completion_service
 from codellama_lsp.lsp.code_actions import EditTarget
 from codellama_lsp.lsp.completion_service import CompletionService
 from codellama_lsp.lsp.documents import Change
 from codellama_lsp.lsp.edit_service import EditService, StaleEdit
 from codellama_lsp.lsp.engine_pool import EnginePool
+from codellama_lsp.lsp.prewarm import REMEMBERED_CURSORS, Cursor
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.state import ServerState
 from fim.engines.base import EngineError
@@ -68,6 +71,42 @@ async def test_a_completion_is_generated_once_then_served_from_the_cache(tokeniz
     # The engine's KV cache is this editor's document's; the suggestion cache has its own key.
     assert engine.requests[0].cache_key == f"{completions.kv_cache_key}:{URI}"
     assert completions.kv_cache_key.startswith("lsp-")
+
+
+async def test_the_policy_decides_once_per_request(tokenizer, monkeypatch):
+    engine = ScriptedEngine(tokenizer, "return 0\n")
+    state = server_state(engine, invoked_items=3)
+    completions = CompletionService(state)
+    state.models.load_completion(state.settings)
+    cursors: list[int] = []
+
+    def counted(text: str, offset: int, document=None) -> policy.Decision:
+        cursors.append(offset)
+        return policy.decide(text, offset, document)
+
+    monkeypatch.setattr(completion_service, "decide", counted)
+    monkeypatch.setattr(pipeline, "decide", counted)
+    assert await completions.answer(URI, 1, 4, invoked=True) is not None
+    assert len(engine.requests) == 3 and len(cursors) == 1  # three samples, one decision
+
+
+async def test_prewarming_keeps_the_last_cursor_of_recent_documents_only(tokenizer):
+    prewarmer = CompletionService(server_state(ScriptedEngine(tokenizer, ""))).prewarmer
+
+    def uri(number: int) -> str:
+        return f"file:///work/doc{number}.py"
+
+    for number in range(REMEMBERED_CURSORS):
+        prewarmer.remember(Cursor(uri(number), number, 0))
+    assert prewarmer.cursors.get(uri(0)) == Cursor(uri(0), 0, 0)  # used again just now
+    prewarmer.remember(Cursor(uri(REMEMBERED_CURSORS), 1, 0))
+    assert prewarmer.cursors.get(uri(1)) is None  # the document left longest ago goes first
+    assert prewarmer.cursors.get(uri(0)) == Cursor(uri(0), 0, 0)
+    for number in range(REMEMBERED_CURSORS, 10 * REMEMBERED_CURSORS):
+        prewarmer.remember(Cursor(uri(number), 1, 0))
+    assert len(prewarmer.cursors) == REMEMBERED_CURSORS  # not one per document ever opened
+    last = uri(10 * REMEMBERED_CURSORS - 1)
+    assert prewarmer.cursors.get(last) == Cursor(last, 1, 0)
 
 
 async def test_other_settings_empty_the_suggestion_cache(tokenizer):
