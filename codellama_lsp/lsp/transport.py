@@ -24,11 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from lsprotocol.types import ErrorCodes
+
+from codellama_lsp.lsp.pygls_compat import is_shut_down, send_error
+
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
 _MAX_HEADER_BYTES = 8192
 _CHUNK = 65536
 _KEEP = 32  # bytes kept while looking for a header: a header name split between two reads
@@ -161,10 +163,6 @@ def parse_body(body: bytes) -> tuple[Any, bytes]:
         return value, text[end:].encode("utf-8")
 
 
-def error_message(msg_id: Any, code: int, message: str) -> dict:
-    return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
-
-
 def stdin_chunks(stream: BinaryIO) -> ReadChunk:
     """Chunks of a blocking binary stream, read in a thread of their own."""
     executor = ThreadPoolExecutor(1, thread_name_prefix="lsp-stdin")
@@ -188,7 +186,7 @@ class Connection:
         while True:
             frame = await self.frames.read()
             if frame is None:
-                return 0 if self.protocol._shutdown else 1
+                return 0 if is_shut_down(self.protocol) else 1
             try:
                 self.handle(frame)
             except SystemExit as exc:  # the exit notification
@@ -196,21 +194,24 @@ class Connection:
 
     def handle(self, frame: bytes | Malformed) -> None:
         if isinstance(frame, Malformed):
-            self._answer(read_id(frame.body), PARSE_ERROR, f"malformed frame: {frame.reason}")
+            self._answer(read_id(frame.body), ErrorCodes.ParseError,
+                         f"malformed frame: {frame.reason}")
             return
         try:
             data, rest = parse_body(frame)
         except RecursionError:
-            self._answer(read_id(frame), PARSE_ERROR, "the message's JSON is nested too deeply")
+            self._answer(read_id(frame), ErrorCodes.ParseError,
+                         "the message's JSON is nested too deeply")
             return
         except ValueError as exc:
-            self._answer(read_id(frame), PARSE_ERROR, f"the message is not JSON: {exc}")
+            self._answer(read_id(frame), ErrorCodes.ParseError,
+                         f"the message is not JSON: {exc}")
             return
         self.frames.give_back(rest)
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             msg_id = data.get("id") if isinstance(data, dict) else None
-            self._answer(msg_id if isinstance(msg_id, (int, str)) else None, INVALID_REQUEST,
-                         "not a JSON-RPC 2.0 message object")
+            self._answer(msg_id if isinstance(msg_id, (int, str)) else None,
+                         ErrorCodes.InvalidRequest, "not a JSON-RPC 2.0 message object")
             return
         self._dispatch(data)
 
@@ -224,12 +225,12 @@ class Connection:
             log.warning("cannot handle %s: %s", data.get("method", "a message"),
                         str(exc) or type(exc).__name__)
             if "id" in data and "method" in data:
-                self._answer(data["id"], -32603, f"cannot handle {data['method']}: "
-                             f"{str(exc) or type(exc).__name__}")
+                self._answer(data["id"], ErrorCodes.InternalError,
+                             f"cannot handle {data['method']}: {str(exc) or type(exc).__name__}")
 
     def _answer(self, msg_id: Any, code: int, message: str) -> None:
         log.warning("%s", message)
-        self.protocol._send_data(error_message(msg_id, code, message))
+        send_error(self.protocol, msg_id, code, message)
 
 
 class StdoutWriter:
