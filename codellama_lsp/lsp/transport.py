@@ -1,4 +1,4 @@
-"""Reading LSP frames from stdio or TCP without ever losing the stream.
+"""Reading LSP frames from stdio or a socket without ever losing the stream.
 
 pygls's reader matches `Content-Length` case-sensitively, allocates whatever length a frame
 declares, and after a frame whose length is wrong it stays out of step for good. This one:
@@ -16,6 +16,7 @@ declares, and after a frame whose length is wrong it stays out of step for good.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MAX_HEADER_BYTES = 8192
 _CHUNK = 65536
+CLOSE_WAIT_S = 1.0  # at the end, how long the last messages may take to go out on a socket
 _KEEP = 32  # bytes kept while looking for a header: a header name split between two reads
 _HEADER_START = re.compile(rb"(?i)content-(?:length|type)(?![A-Za-z0-9_-])")
 _ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
@@ -40,6 +42,7 @@ _ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
 _DECODER = json.JSONDecoder()
 
 ReadChunk = Callable[[], Awaitable[bytes]]
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass(frozen=True)
@@ -270,17 +273,27 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO,
         server.shutdown()
 
 
+async def serve_stream(server: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       max_bytes: int = MAX_MESSAGE_BYTES) -> int:
+    """Serve one client over a socket until `exit` or its end; the exit code. What was sent is
+    written out before this returns (waiting at most CLOSE_WAIT_S for a client that reads no
+    more)."""
+    server.protocol.set_writer(writer)
+    connection = Connection(FrameReader(lambda: reader.read(_CHUNK), max_bytes), server.protocol)
+    code = await connection.run()
+    writer.close()
+    with contextlib.suppress(OSError, asyncio.TimeoutError):
+        await asyncio.wait_for(writer.wait_closed(), CLOSE_WAIT_S)
+    return code
+
+
 def serve_tcp(server: Any, host: str, port: int, max_bytes: int = MAX_MESSAGE_BYTES) -> int:
     """Serve clients one after another on host:port until one sends `exit`; its exit code."""
     async def main() -> int:
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            server.protocol.set_writer(writer)
-            connection = Connection(FrameReader(lambda: reader.read(_CHUNK), max_bytes),
-                                    server.protocol)
-            code = await connection.run()
-            writer.close()
+            code = await serve_stream(server, reader, writer, max_bytes)
             if not done.done():
                 done.set_result(code)
 
@@ -288,6 +301,25 @@ def serve_tcp(server: Any, host: str, port: int, max_bytes: int = MAX_MESSAGE_BY
         async with listening:
             log.info("serving on %s:%d", host, port)
             return await done
+
+    try:
+        return asyncio.run(main())
+    finally:
+        server.shutdown()
+
+
+def connect_and_serve(server: Any, connect: Callable[[], Awaitable[Streams]], where: str,
+                      max_bytes: int = MAX_MESSAGE_BYTES) -> int:
+    """Connect to a client that listens (`connect()`, e.g. vscode-languageclient's socket and
+    pipe transports) and serve it; the exit code. A failed connection raises OSError naming
+    `where`."""
+    async def main() -> int:
+        try:
+            reader, writer = await connect()
+        except OSError as exc:
+            raise OSError(f"cannot connect to the client at {where}: "
+                          f"{exc.strerror or exc}") from None
+        return await serve_stream(server, reader, writer, max_bytes)
 
     try:
         return asyncio.run(main())
