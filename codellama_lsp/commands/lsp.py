@@ -20,7 +20,8 @@ from codellama_lsp.commands.model_args import add_model_args, check_model_args
 from codellama_lsp.errors import UserError
 from codellama_lsp.lsp.lifetime import CAN_WATCH, ClientWatch, end_process, process_exists
 from codellama_lsp.lsp.settings import Settings
-from fim.models import AUTO, auto_model
+from fim.engines.options import check_model
+from fim.models import AUTO, auto_model, resolve_model
 
 log = logging.getLogger("codellama_lsp")
 
@@ -131,11 +132,20 @@ def run(args: argparse.Namespace) -> int:
 def _check_model_defaults(args: argparse.Namespace) -> None:
     """The model options, as far as they can be checked before an editor names its model.
     `auto` is checked as what it stands for, quietly: it is resolved, and its fallback to the
-    demo model announced, only if it is the model that loads."""
+    demo model announced, only if it is the model that loads. Whether transformers knows a
+    model's architecture is left to the load: importing transformers takes seconds, and the
+    editor waits for the answer to initialize."""
     checked = argparse.Namespace(**vars(args))
     if args.model == AUTO:
         checked.model = auto_model()
-    check_model_args(checked, model_must_exist=args.model != AUTO, resolve_names=False)
+    check_model_args(checked, model_must_exist=False, resolve_names=False)
+    if args.engine != "local" or args.model == AUTO:
+        return
+    try:
+        check_model(resolve_model(args.model), architecture=False)
+    except ValueError as exc:
+        raise UserError(f"--model: {exc}" if args.model in str(exc)
+                        else f"--model {args.model}: {exc}") from None
 
 
 def _exit_when_gone(server: Any) -> Callable[[int], None]:
