@@ -37,18 +37,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     transport.add_argument("--stdio", action="store_true",
                            help="speak LSP on stdin and stdout (the default)")
     transport.add_argument("--tcp", metavar="HOST:PORT", default=None,
-                           help="listen on TCP instead of stdio, serving one client after "
-                           "another until one sends exit")
+                           help="listen on TCP, serving one client after another until one "
+                           "sends exit (default: stdio)")
     transport.add_argument("--socket", metavar="PORT", type=socket_port, default=None,
                            help=f"connect to a client listening on {SOCKET_HOST}:PORT "
-                           "(vscode-languageclient's TransportKind.socket)")
+                           "(vscode-languageclient's TransportKind.socket; default: stdio)")
     transport.add_argument("--pipe", metavar="NAME", default=None,
                            help="connect to a client listening on the Unix socket NAME "
-                           "(vscode-languageclient's TransportKind.pipe)")
+                           "(vscode-languageclient's TransportKind.pipe; default: stdio)")
     transport.add_argument("--node-ipc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--clientProcessId", dest="client_process_id", metavar="PID",
                         type=process_id, default=None,
-                        help="exit when this process ends (else: initialize's processId)")
+                        help="exit when this process ends (default: initialize's processId, "
+                        "where that process is seen from here)")
     add_model_args(parser)
     parser.set_defaults(run=run)
 
