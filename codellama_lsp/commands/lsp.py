@@ -54,22 +54,29 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def socket_port(value: str) -> int:
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {value!r}")
+def _number(value: str, below: int) -> int | None:
+    """`value` as a number from 1 to `below` - 1, else None."""
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < below:
+        return None
     return int(value)
+
+
+def socket_port(value: str) -> int:
+    if (number := _number(value, 65536)) is None:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {value!r}")
+    return number
 
 
 def process_id(value: str) -> int:
-    if not value.isdigit() or int(value) <= 0:
+    if (number := _number(value, 2**31)) is None:
         raise argparse.ArgumentTypeError(f"must be a process id (a positive integer), "
                                          f"got {value!r}")
-    return int(value)
+    return number
 
 
 def parse_address(spec: str) -> tuple[str, int]:
     host, _, port = spec.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or _number(port, 65536) is None:
         raise UserError(f"expected --tcp HOST:PORT, got {spec!r}")
     return host, int(port)
 

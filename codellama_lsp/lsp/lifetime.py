@@ -46,7 +46,7 @@ def process_exists(pid: int) -> bool:
     POSIX only (`CAN_WATCH`)."""
     try:
         os.kill(pid, 0)  # signal 0: nothing is sent, only the process looked up
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # none, or no process id at all
         return False
     except PermissionError:
         return True  # another user's
@@ -57,7 +57,7 @@ def wait_until_gone(pid: int) -> None:
     """Block until process `pid` has ended."""
     try:
         handle = os.pidfd_open(pid)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return
     except (AttributeError, OSError):  # not Linux 5.3+: look for it now and then
         while process_exists(pid):
@@ -85,9 +85,10 @@ class ClientWatch:
         if pid is not None:
             self._watch(pid)
 
-    def initialized(self, pid: int | None) -> None:
+    def initialize_named(self, pid: int | None) -> None:
         """`initialize` named the client's process `pid` (or None)."""
-        if pid is None or self.pid is not None or not self._follow_initialize or not CAN_WATCH:
+        if pid is None or pid <= 0 or self.pid is not None or not self._follow_initialize \
+                or not CAN_WATCH:
             return
         if not process_exists(pid):
             log.info("the client's process %d is not seen from here (another machine or "

@@ -90,7 +90,7 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
 def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()
     if ls.client_watch is not None:
-        ls.client_watch.initialized(params.process_id)
+        ls.client_watch.initialize_named(params.process_id)
     ls.state.encoding = Encoding(ls.workspace.position_encoding or Encoding.UTF16.value)
     ls.state.set_workspace(workspace_root(params))
     ls.state.apply_settings(params.initialization_options)

@@ -106,13 +106,16 @@ def test_after_shutdown_the_client_process_ending_ends_the_server_with_0():
         raw.close()
 
 
-def test_an_initialize_process_id_not_seen_here_is_not_watched():
+@pytest.mark.parametrize("pid", ["ended", 2**40, -1])
+def test_an_initialize_process_id_not_seen_here_is_not_watched(pid):
     """A client in another container or on another machine: its pid means nothing here."""
-    gone = fake_client()
-    end(gone)
+    if pid == "ended":
+        gone = fake_client()
+        end(gone)
+        pid = gone.pid
     raw = RawServer()
     try:
-        raw.initialize(process_id=gone.pid)
+        assert "result" in raw.initialize(process_id=pid)
         assert raw.stats_answered() and raw.process.poll() is None
         raw.answer(raw.request("shutdown"))
         assert timed_exit(raw)[0] == 0
@@ -125,6 +128,8 @@ def test_an_initialize_process_id_not_seen_here_is_not_watched():
      "argument --clientProcessId: must be a process id (a positive integer), got 'abc'"),
     (["--clientProcessId=-3"],
      "argument --clientProcessId: must be a process id (a positive integer), got '-3'"),
+    (["--clientProcessId=99999999999999999999"],
+     "argument --clientProcessId: must be a process id (a positive integer)"),
     (["--clientProcessId=999999999"], "--clientProcessId 999999999: no such process"),
     (["--socket=http"], "argument --socket: must be a port from 1 to 65535, got 'http'"),
     (["--node-ipc"], "--node-ipc is Node.js's own channel, which this server cannot use"),
