@@ -163,13 +163,6 @@ async def test_partial_acceptance_is_counted_apart(tiny_model):
         engine.close()
 
 
-async def test_shutdown_and_exit_end_the_process_cleanly():
-    client, _ = await start({"engine": "http://127.0.0.1:9"})
-    await client.shutdown_session()  # shutdown, then exit; waits for the process
-    assert client._server.returncode == 0
-    await client.stop()
-
-
 def _message(payload: dict) -> bytes:
     body = json.dumps(payload).encode()
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
