@@ -1,4 +1,4 @@
-"""Each test its own server: settings, model loading failures, encodings, fallback, exit, TCP."""
+"""Each test its own server: settings, model loading failures, encodings, fallback, TCP."""
 
 from __future__ import annotations
 
