@@ -52,12 +52,18 @@ def demo_model_dir() -> Path:
     return DEMO_DIR
 
 
+def auto_model() -> str:
+    """The model name `auto` stands for here, `CODE_LLAMA_7B` or `DEMO`, told quietly (the
+    line about the fallback is `resolve_model`'s, when the model is loaded)."""
+    return CODE_LLAMA_7B if in_local_cache(CODE_LLAMA_7B) else DEMO
+
+
 def resolve_model(name: str) -> str:
     """The hub id or directory that model name `name` stands for."""
     if name == DEMO:
         return str(demo_model_dir())
     if name == AUTO:
-        if in_local_cache(CODE_LLAMA_7B):
+        if auto_model() == CODE_LLAMA_7B:
             return CODE_LLAMA_7B
         log.warning("Code Llama 7B is not downloaded: using the small demo model (%s); for "
                     "real completions download Code Llama with: %s", DEMO_DIR,

@@ -181,12 +181,22 @@ def load_tokenizer(source: str | Path) -> Tokenizer:
 
 
 def _from_file(path: Path) -> Tokenizer:
-    if path.suffix == ".json":
-        return Tokenizer(_HuggingFaceBackend(path), str(path))
     try:
-        return Tokenizer(_SentencePieceBackend(path), str(path))
-    except (OSError, RuntimeError) as exc:
-        raise TokenizerError(f"{path}: not a SentencePiece model ({exc})") from None
+        path.open("rb").close()
+    except OSError as exc:
+        raise TokenizerError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    backend: Backend
+    if path.suffix == ".json":
+        try:
+            backend = _HuggingFaceBackend(path)
+        except Exception as exc:  # noqa: BLE001 - tokenizers raises bare Exceptions
+            raise TokenizerError(f"{path}: not a tokenizers JSON file ({exc})") from None
+    else:
+        try:
+            backend = _SentencePieceBackend(path)
+        except (OSError, RuntimeError) as exc:
+            raise TokenizerError(f"{path}: not a SentencePiece model ({exc})") from None
+    return Tokenizer(backend, str(path))
 
 
 def _from_directory(directory: Path) -> Tokenizer:

@@ -7,7 +7,9 @@
   (InvalidRequest), and notifications then are dropped (but `exit`). A notification sent with an
   id is a request nobody can serve: it gets -32600 too, and is not acted on.
 - Open documents are kept by `codellama_lsp.lsp.documents` (which applies each change once, in one
-  place), not also by pygls's workspace.
+  place), not also by pygls's workspace (`pygls_compat.DocumentsNotKept`).
+
+pygls's private names are used in `pygls_compat` only.
 """
 
 from __future__ import annotations
@@ -17,15 +19,13 @@ from typing import Any
 
 from cattrs import transform_error
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.language_server import lsp_method
+from lsprotocol.types import ErrorCodes
+from pygls.exceptions import JsonRpcException
+
+from codellama_lsp.lsp.pygls_compat import DocumentsNotKept, is_shut_down, send_error
 
 log = logging.getLogger(__name__)
 
-
-SERVER_NOT_INITIALIZED = -32002
-INVALID_REQUEST = -32600
 
 
 class _Answered:
@@ -48,7 +48,7 @@ def describe_invalid(method: str, exc: BaseException) -> str:
     return f"invalid params for {method}: {detail}"
 
 
-class CodeLlamaProtocol(LanguageServerProtocol):
+class CodeLlamaProtocol(DocumentsNotKept):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initialize_received = False
@@ -56,7 +56,7 @@ class CodeLlamaProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]) -> Any:
         if isinstance(data, dict) and "id" in data and "method" in data \
                 and _is_notification(str(data["method"])):
-            return self._refuse(data["id"], INVALID_REQUEST, f"{data['method']} is a "
+            return self._refuse(data["id"], ErrorCodes.InvalidRequest, f"{data['method']} is a "
                                 "notification: it takes no id (not acted on)")
         if isinstance(data, dict) and "method" in data and "params" not in data:
             data = {**data, "params": None}  # JSON-RPC lets params be left out
@@ -67,8 +67,7 @@ class CodeLlamaProtocol(LanguageServerProtocol):
                 raise  # a notification: logged and reported by pygls; nobody waits for it
             message = describe_invalid(str(data["method"]), exc)
             log.warning("%s", message)
-            self._send_response(data["id"], error=types.ResponseError(
-                code=JsonRpcInvalidParams.CODE, message=message))
+            send_error(self, data["id"], ErrorCodes.InvalidParams, message)
             return _ANSWERED
 
     def handle_message(self, message: Any) -> None:
@@ -84,43 +83,27 @@ class CodeLlamaProtocol(LanguageServerProtocol):
         request = getattr(message, "id", None) is not None
         if method == types.INITIALIZE and request:
             if self.initialize_received:
-                self._refuse(message.id, INVALID_REQUEST, "initialize was already received "
-                             "(nothing was changed)")
+                self._refuse(message.id, ErrorCodes.InvalidRequest,
+                             "initialize was already received (nothing was changed)")
                 return False
             self.initialize_received = True
             return True
         if not self.initialize_received:
             if request:
-                self._refuse(message.id, SERVER_NOT_INITIALIZED,
+                self._refuse(message.id, ErrorCodes.ServerNotInitialized,
                              f"{method}: the server is not initialized yet")
             return False
-        if self._shutdown:
+        if is_shut_down(self):
             if request:
-                self._refuse(message.id, INVALID_REQUEST,
+                self._refuse(message.id, ErrorCodes.InvalidRequest,
                              f"{method}: the server is shut down (only exit is heard)")
             return False
         return True
 
     def _refuse(self, msg_id: Any, code: int, message: str) -> _Answered:
         log.warning("%s", message)
-        self._send_data({"jsonrpc": "2.0", "id": msg_id,
-                         "error": {"code": code, "message": message}})
+        send_error(self, msg_id, code, message)
         return _ANSWERED
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
 
 
 def _is_notification(method: str) -> bool:

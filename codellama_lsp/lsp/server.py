@@ -27,6 +27,7 @@ from codellama_lsp.lsp.edit_service import (
     parse_target,
     rpc_error,
 )
+from codellama_lsp.lsp.lifetime import ClientWatch
 from codellama_lsp.lsp.prewarm import PREWARM_METHOD, parse_cursor
 from codellama_lsp.lsp.protocol import CodeLlamaProtocol
 from codellama_lsp.lsp.settings import SECTION, Settings
@@ -51,6 +52,7 @@ class CodeLlamaServer(LanguageServer):
         self.completions = CompletionService(self.state)
         self.edits = EditService(self.state)
         self.loop: asyncio.AbstractEventLoop | None = None  # known once the client is there
+        self.client_watch: ClientWatch | None = None  # set by `codellama lsp`
 
     def has(self, capability: str) -> bool:
         """Whether the client declared `capability` (a dotted path, e.g. "workspace.apply_edit")."""
@@ -87,6 +89,8 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
 
 def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()
+    if ls.client_watch is not None:
+        ls.client_watch.initialize_named(params.process_id)
     ls.state.encoding = Encoding(ls.workspace.position_encoding or Encoding.UTF16.value)
     ls.state.set_workspace(workspace_root(params))
     ls.state.apply_settings(params.initialization_options)

@@ -1,4 +1,4 @@
-"""Reading LSP frames from stdio or TCP without ever losing the stream.
+"""Reading LSP frames from stdio or a socket without ever losing the stream.
 
 pygls's reader matches `Content-Length` case-sensitively, allocates whatever length a frame
 declares, and after a frame whose length is wrong it stays out of step for good. This one:
@@ -16,6 +16,7 @@ declares, and after a frame whose length is wrong it stays out of step for good.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -24,13 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from lsprotocol.types import ErrorCodes
+
+from codellama_lsp.lsp.pygls_compat import is_shut_down, send_error
+
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
 _MAX_HEADER_BYTES = 8192
 _CHUNK = 65536
+CLOSE_WAIT_S = 1.0  # at the end, how long the last messages may take to go out on a socket
 _KEEP = 32  # bytes kept while looking for a header: a header name split between two reads
 _HEADER_START = re.compile(rb"(?i)content-(?:length|type)(?![A-Za-z0-9_-])")
 _ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
@@ -38,6 +42,7 @@ _ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
 _DECODER = json.JSONDecoder()
 
 ReadChunk = Callable[[], Awaitable[bytes]]
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass(frozen=True)
@@ -161,10 +166,6 @@ def parse_body(body: bytes) -> tuple[Any, bytes]:
         return value, text[end:].encode("utf-8")
 
 
-def error_message(msg_id: Any, code: int, message: str) -> dict:
-    return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
-
-
 def stdin_chunks(stream: BinaryIO) -> ReadChunk:
     """Chunks of a blocking binary stream, read in a thread of their own."""
     executor = ThreadPoolExecutor(1, thread_name_prefix="lsp-stdin")
@@ -188,7 +189,7 @@ class Connection:
         while True:
             frame = await self.frames.read()
             if frame is None:
-                return 0 if self.protocol._shutdown else 1
+                return 0 if is_shut_down(self.protocol) else 1
             try:
                 self.handle(frame)
             except SystemExit as exc:  # the exit notification
@@ -196,21 +197,24 @@ class Connection:
 
     def handle(self, frame: bytes | Malformed) -> None:
         if isinstance(frame, Malformed):
-            self._answer(read_id(frame.body), PARSE_ERROR, f"malformed frame: {frame.reason}")
+            self._answer(read_id(frame.body), ErrorCodes.ParseError,
+                         f"malformed frame: {frame.reason}")
             return
         try:
             data, rest = parse_body(frame)
         except RecursionError:
-            self._answer(read_id(frame), PARSE_ERROR, "the message's JSON is nested too deeply")
+            self._answer(read_id(frame), ErrorCodes.ParseError,
+                         "the message's JSON is nested too deeply")
             return
         except ValueError as exc:
-            self._answer(read_id(frame), PARSE_ERROR, f"the message is not JSON: {exc}")
+            self._answer(read_id(frame), ErrorCodes.ParseError,
+                         f"the message is not JSON: {exc}")
             return
         self.frames.give_back(rest)
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             msg_id = data.get("id") if isinstance(data, dict) else None
-            self._answer(msg_id if isinstance(msg_id, (int, str)) else None, INVALID_REQUEST,
-                         "not a JSON-RPC 2.0 message object")
+            self._answer(msg_id if isinstance(msg_id, (int, str)) else None,
+                         ErrorCodes.InvalidRequest, "not a JSON-RPC 2.0 message object")
             return
         self._dispatch(data)
 
@@ -224,12 +228,12 @@ class Connection:
             log.warning("cannot handle %s: %s", data.get("method", "a message"),
                         str(exc) or type(exc).__name__)
             if "id" in data and "method" in data:
-                self._answer(data["id"], -32603, f"cannot handle {data['method']}: "
-                             f"{str(exc) or type(exc).__name__}")
+                self._answer(data["id"], ErrorCodes.InternalError,
+                             f"cannot handle {data['method']}: {str(exc) or type(exc).__name__}")
 
     def _answer(self, msg_id: Any, code: int, message: str) -> None:
         log.warning("%s", message)
-        self.protocol._send_data(error_message(msg_id, code, message))
+        send_error(self.protocol, msg_id, code, message)
 
 
 class StdoutWriter:
@@ -269,17 +273,27 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO,
         server.shutdown()
 
 
+async def serve_stream(server: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       max_bytes: int = MAX_MESSAGE_BYTES) -> int:
+    """Serve one client over a socket until `exit` or its end; the exit code. What was sent is
+    written out before this returns (waiting at most CLOSE_WAIT_S for a client that reads no
+    more)."""
+    server.protocol.set_writer(writer)
+    connection = Connection(FrameReader(lambda: reader.read(_CHUNK), max_bytes), server.protocol)
+    code = await connection.run()
+    writer.close()
+    with contextlib.suppress(OSError, asyncio.TimeoutError):
+        await asyncio.wait_for(writer.wait_closed(), CLOSE_WAIT_S)
+    return code
+
+
 def serve_tcp(server: Any, host: str, port: int, max_bytes: int = MAX_MESSAGE_BYTES) -> int:
     """Serve clients one after another on host:port until one sends `exit`; its exit code."""
     async def main() -> int:
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            server.protocol.set_writer(writer)
-            connection = Connection(FrameReader(lambda: reader.read(_CHUNK), max_bytes),
-                                    server.protocol)
-            code = await connection.run()
-            writer.close()
+            code = await serve_stream(server, reader, writer, max_bytes)
             if not done.done():
                 done.set_result(code)
 
@@ -287,6 +301,25 @@ def serve_tcp(server: Any, host: str, port: int, max_bytes: int = MAX_MESSAGE_BY
         async with listening:
             log.info("serving on %s:%d", host, port)
             return await done
+
+    try:
+        return asyncio.run(main())
+    finally:
+        server.shutdown()
+
+
+def connect_and_serve(server: Any, connect: Callable[[], Awaitable[Streams]], where: str,
+                      max_bytes: int = MAX_MESSAGE_BYTES) -> int:
+    """Connect to a client that listens (`connect()`, e.g. vscode-languageclient's socket and
+    pipe transports) and serve it; the exit code. A failed connection raises OSError naming
+    `where`."""
+    async def main() -> int:
+        try:
+            reader, writer = await connect()
+        except OSError as exc:
+            raise OSError(f"cannot connect to the client at {where}: "
+                          f"{exc.strerror or exc}") from None
+        return await serve_stream(server, reader, writer, max_bytes)
 
     try:
         return asyncio.run(main())

@@ -21,7 +21,7 @@ from fim.engines.decoding import (
     reuse_prefix,
 )
 from fim.engines.kv_slots import Slot, SlotStore
-from fim.engines.options import model_not_found
+from fim.engines.options import check_model_files, model_not_found
 from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
@@ -124,6 +124,11 @@ class LocalEngine:
 
         options = resolve_options(options)  # demo, auto
         source = _model_source(options.model)
+        if Path(source).is_dir():
+            try:
+                check_model_files(Path(source))
+            except ValueError as exc:  # a cut download, an unknown architecture: named
+                raise EngineError(str(exc)) from None
         try:
             tokenizer = load_tokenizer(source)
         except TokenizerError as exc:
@@ -138,7 +143,7 @@ class LocalEngine:
         started = time.perf_counter()
         try:
             model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is one line, not a traceback
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EngineError(f"cannot load model {options.model!r}: {first}") from None
         if "device_map" not in kwargs:

@@ -114,17 +114,126 @@ def model_not_found(model: str) -> str:
             "download: `codellama make-tiny-model DIR`, then --model DIR")
 
 
-def check_model(model: str) -> None:
-    """A local model folder must hold config.json; a hub id must be cached when offline."""
+def check_model(model: str, architecture: bool = True) -> None:
+    """A local model folder must hold config.json, and its files must be what they claim to be
+    (`check_model_files`); a hub id must be cached when offline."""
     if looks_like_path(model):
         path = Path(model).expanduser()
         if not path.is_dir():
             raise ValueError(model_not_found(model))
         if not (path / "config.json").is_file():
             raise ValueError(f"{model} is not a model folder (no config.json)")
+        check_model_files(path, architecture)
         return
     if _offline() and model_config_path(model) is None:
         raise ValueError(model_not_found(model))
+
+
+def check_model_files(folder: Path, architecture: bool = True) -> None:
+    """What a model folder's files hold, read without loading the model: config.json names a
+    model type (one transformers knows, where `architecture`: that imports transformers, which
+    takes seconds), each safetensors file of the weights is complete, and tokenizer.model is a
+    SentencePiece model. ValueError names the file and what is wrong with it. Files that are
+    absent or not regular files are left to the loader."""
+    model_type = _model_type(folder / "config.json")
+    if architecture and model_type is not None:
+        check_architecture(folder / "config.json", model_type)
+    for weights in _safetensors_files(folder):
+        check_safetensors(weights)
+    tokenizer = folder / "tokenizer.model"
+    if tokenizer.is_file():
+        from fim.tokenizer import TokenizerError, load_tokenizer
+
+        try:
+            load_tokenizer(tokenizer)
+        except TokenizerError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def _model_type(config: Path) -> str | None:
+    if not config.is_file():
+        return None
+    try:
+        values = json.loads(config.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{config} cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # not UTF-8, not JSON
+        raise ValueError(f"{config} is not JSON ({exc})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{config} is not a JSON object")
+    model_type = values.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        raise ValueError(f"{config} names no model_type (e.g. \"llama\")")
+    return model_type
+
+
+def check_architecture(config: Path, model_type: str) -> None:
+    """transformers must know `model_type` as a causal language model."""
+    try:
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    except ImportError:  # another layout of transformers: the loader says what it finds
+        return
+    from importlib.metadata import version
+
+    if model_type not in CONFIG_MAPPING_NAMES:
+        raise ValueError(f"{config}: model type {model_type!r} is not an architecture "
+                         f"transformers {version('transformers')} knows (a newer "
+                         "transformers, or a folder of another kind of model?)")
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ValueError(f"{config}: model type {model_type!r} is not a causal language "
+                         "model (it cannot complete code)")
+
+
+def _safetensors_files(folder: Path) -> list[Path]:
+    """The folder's safetensors weights: model.safetensors, or the shards its index names."""
+    single = folder / "model.safetensors"
+    index = folder / "model.safetensors.index.json"
+    if single.is_file() or not index.is_file():
+        return [single] if single.is_file() else []
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        shards = sorted(set(weight_map.values()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{index} is not a safetensors index ({exc})") from None
+    for shard in shards:
+        if not (folder / shard).exists():
+            raise ValueError(f"{index} names {shard}, which is not in {folder}")
+    return [folder / shard for shard in shards if (folder / shard).is_file()]
+
+
+def check_safetensors(path: Path) -> None:
+    """`path` holds a whole safetensors file: its header, and every byte the header points to
+    (a download cut short is the usual culprit)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            head = stream.read(8)
+            length = int.from_bytes(head, "little")
+            header = stream.read(length) if len(head) == 8 and length <= size - 8 else None
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if header is None:
+        raise ValueError(f"{path} is truncated or no safetensors file: its header is cut short "
+                         "(download it again?)")
+    end = _data_end(header)
+    if end is None:
+        raise ValueError(f"{path} is no safetensors file: its header is no table of tensors")
+    expected = 8 + length + end
+    if size < expected:
+        raise ValueError(f"{path} is truncated: {size:,} of the {expected:,} bytes its header "
+                         "describes (an interrupted download? download it again)")
+
+
+def _data_end(header: bytes) -> int | None:
+    """Where the last tensor of a safetensors header ends (from the data's start); None if
+    the header is not one."""
+    try:
+        table = json.loads(header)
+        return max((int(entry["data_offsets"][1]) for name, entry in table.items()
+                    if name != "__metadata__"), default=0)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
 
 
 def model_config_path(model: str) -> Path | None:

@@ -11,6 +11,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from codellama_lsp.lsp.pygls_compat import await_answer, send_message
 from tests.support.paths import ROOT
 
 _raw_ids = itertools.count(1)
@@ -114,8 +115,8 @@ async def raw_request(client: LanguageClient, method: str, params: Any) -> Any:
     protocol = client.protocol
     msg_id = f"raw-{next(_raw_ids)}"
     future = asyncio.get_running_loop().create_future()
-    protocol._request_futures[msg_id] = _Bridge(future)
-    protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+    await_answer(protocol, msg_id, _Bridge(future))
+    send_message(protocol, {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
     return await future
 
 

@@ -11,6 +11,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from tests.support.paths import ROOT
@@ -19,19 +20,23 @@ from tests.support.paths import ROOT
 class RawServer:
     """`codellama lsp` in a subprocess; frames it writes are parsed by a reader thread."""
 
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
-               "TRANSFORMERS_OFFLINE": "1"}
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         # An engine that is never reached: these tests are about the protocol, not a model.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "codellama_lsp", "lsp", "--engine", "http://127.0.0.1:9",
              *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env)
+            env=self.environment(env))
         self.messages: queue.Queue[dict | None] = queue.Queue()
         self.seen: list[dict] = []  # every message, in order
         self._answers: dict[Any, list[dict]] = {}  # responses not yet asked for, by id
         self._ids = itertools.count(1)
         threading.Thread(target=self._read, daemon=True).start()
+
+    @staticmethod
+    def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The server's environment: this checkout's code, offline."""
+        return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1", **(extra or {})}
 
     def _read(self) -> None:
         stream = self.process.stdout
@@ -66,10 +71,12 @@ class RawServer:
     def notify(self, method: str, params: Any = None) -> None:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
 
-    def initialize(self, encodings: list[str] | None = None) -> dict:
+    def initialize(self, encodings: list[str] | None = None, options: dict | None = None,
+                   process_id: int | None = None) -> dict:
         capabilities: dict = {"general": {"positionEncodings": encodings}} if encodings else {}
-        answer = self.answer(self.request("initialize", {"processId": None, "rootUri": None,
-                                                         "capabilities": capabilities}))
+        answer = self.answer(self.request("initialize", {
+            "processId": process_id, "rootUri": None, "capabilities": capabilities,
+            "initializationOptions": options}))
         self.notify("initialized", {})
         return answer
 
@@ -124,6 +131,16 @@ class RawServer:
         while (message := self.messages.get(timeout=timeout_s)) is not None:
             self.seen.append(message)
         return code
+
+    def wait_for_model(self, timeout_s: float = 60) -> dict:
+        """The model's state (codellama/stats) once it is no longer loading."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            model = self.answer(self.request("codellama/stats", {}))["result"]["model"]
+            if model["state"] in ("ready", "failed"):
+                return model
+            assert time.monotonic() < deadline, f"the model is still {model['state']}"
+            time.sleep(0.05)
 
     def stderr(self) -> str:
         assert self.process.stderr is not None

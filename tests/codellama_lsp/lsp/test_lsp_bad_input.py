@@ -7,6 +7,7 @@ import pytest_asyncio
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
 
+from codellama_lsp.lsp.pygls_compat import send_message
 from tests.support.lsp_session import (
     inline_params,
     open_document,
@@ -90,13 +91,16 @@ async def test_an_unknown_method_and_bad_custom_params(client):
 
 async def test_bad_notifications_leave_the_document_and_server_intact(client):
     before = await server_text(client, URI)
-    client.protocol._send_data({"jsonrpc": "2.0", "method": "textDocument/didChange",
-                                "params": {"textDocument": {"uri": URI}, "contentChanges": 7}})
-    client.protocol._send_data({"jsonrpc": "2.0", "method": "textDocument/didChange",
-                                "params": {"textDocument": {"uri": "file:///none", "version": 2},
-                                           "contentChanges": [{"text": "z"}]}})
-    client.protocol._send_data({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
-                                "params": {"settings": "not an object"}})
+    send_message(client.protocol, {
+        "jsonrpc": "2.0", "method": "textDocument/didChange",
+        "params": {"textDocument": {"uri": URI}, "contentChanges": 7}})
+    send_message(client.protocol, {
+        "jsonrpc": "2.0", "method": "textDocument/didChange",
+        "params": {"textDocument": {"uri": "file:///none", "version": 2},
+                   "contentChanges": [{"text": "z"}]}})
+    send_message(client.protocol, {
+        "jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
+        "params": {"settings": "not an object"}})
     assert await server_text(client, URI) == before
     await _served(client)
     assert (await stats(client))["model"]["state"] == "ready"

@@ -17,6 +17,7 @@ import shutil
 import pytest
 import pytest_asyncio
 from lsprotocol import types
+from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
 from tests.support.lsp_session import (
@@ -125,7 +126,7 @@ async def code_actions(client, uri: str, start: tuple[int, int], end: tuple[int,
                        diagnostics: list[types.Diagnostic] = (), only=None) -> list[dict]:
     """The code actions as JSON: lsprotocol's client-side converter reads a CodeAction that
     carries a command as a bare Command (it checks only for a "command" key)."""
-    converter = client.protocol._converter
+    converter = get_converter()
     context = types.CodeActionContext(diagnostics=list(diagnostics), only=only)
     result = await raw_request(client, types.TEXT_DOCUMENT_CODE_ACTION, {
         "textDocument": {"uri": uri}, "range": lsp_range(start, end),
@@ -241,7 +242,7 @@ async def test_code_actions_for_a_selection_and_for_a_diagnostic(session):
         "Code Llama: edit selection…", "Code Llama: add docstring", "Code Llama: add type hints",
         "Code Llama: fix undefined name 'y'"]
     assert [a["kind"] for a in actions] == ["refactor.rewrite"] * 3 + ["quickfix"]
-    converter = client.protocol._converter
+    converter = get_converter()
     assert actions[3]["diagnostics"] == [converter.unstructure(UNDEFINED)]
     assert all(a["command"]["command"] == "codellama.edit" for a in actions)
     arguments = [a["command"]["arguments"][0] for a in actions]

@@ -1,4 +1,4 @@
-"""Each test its own server: settings, model loading failures, encodings, fallback, exit, TCP."""
+"""Each test its own server: settings, model loading failures, encodings, fallback, TCP."""
 
 from __future__ import annotations
 
@@ -161,13 +161,6 @@ async def test_partial_acceptance_is_counted_apart(tiny_model):
         await client.shutdown_session()
         await client.stop()
         engine.close()
-
-
-async def test_shutdown_and_exit_end_the_process_cleanly():
-    client, _ = await start({"engine": "http://127.0.0.1:9"})
-    await client.shutdown_session()  # shutdown, then exit; waits for the process
-    assert client._server.returncode == 0
-    await client.stop()
 
 
 def _message(payload: dict) -> bytes:
