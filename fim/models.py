@@ -5,7 +5,8 @@
   with one line saying so and the command that downloads Code Llama. Nothing is downloaded.
 
 Code Llama - Instruct (edits) is never downloaded implicitly either: when it is missing, loading
-it fails with the download command.
+it fails with the download command. The names themselves are defined with `LoadOptions` (in
+`fim.engines.options`, which the tokenizer reaches too); they are importable from here as well.
 """
 
 from __future__ import annotations
@@ -14,19 +15,13 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fim.engines.base import EngineError
+from fim.engines.options import AUTO, CODE_LLAMA_7B, DEMO, LoadOptions
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
-
-if TYPE_CHECKING:
-    from fim.engines.local import LoadOptions
 
 log = logging.getLogger(__name__)
 
-DEMO = "demo"
-AUTO = "auto"
-CODE_LLAMA_7B = "codellama/CodeLlama-7b-hf"
 DEMO_DIR = Path(__file__).resolve().parent / "demo_model"
 _WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors",
                  "pytorch_model.bin.index.json", "pytorch_model.bin")

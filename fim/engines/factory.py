@@ -7,7 +7,8 @@ worker `codellama serve`, vLLM), tgi, llamacpp, llamacpp-infill, ollama (see fim
 from __future__ import annotations
 
 from fim.engines.base import Engine, EngineError
-from fim.engines.local import LoadOptions, LocalEngine
+from fim.engines.local import LocalEngine
+from fim.engines.options import LoadOptions
 from fim.models import resolve_options
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +20,18 @@ from fim.engines.decoding import (
     reuse_prefix,
 )
 from fim.engines.kv_slots import Slot, SlotStore
-from fim.engines.options import check_model_files, model_not_found
+from fim.engines.options import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
+
+# LoadOptions and its defaults live in fim.engines.options (below fim.models, which resolves
+# their model names); they stay importable from here, where most callers look for them.
+from fim.engines.options import DTYPES, LoadOptions, check_model_files, model_not_found
 from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "codellama/CodeLlama-7b-hf"
-DEFAULT_CONTEXT_WINDOW = 4096
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 PREFILL_CHUNK = 128  # ids per forward pass when pre-warming: a real request waits at most one
 DRAFT_TOKENS = 8  # prompt-lookup draft length
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    model: str = DEFAULT_MODEL
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    dtype: str = "auto"
-    device_map: str | None = None  # "auto": spread over GPUs and CPU memory (accelerate)
-    quantization: str | None = None  # "8bit" | "4bit" (bitsandbytes)
-    context_window: int = DEFAULT_CONTEXT_WINDOW
-    kv_reuse: bool = True  # keep KV caches between requests (off: every prompt runs in full)
-    kv_cache_slots: int = 8  # caches kept, one per cache key (document, edit, user)
-    kv_cache_tokens: int = 0  # ids the kept caches hold together; 0: twice the context window
-    prompt_lookup: bool = False  # greedy drafts copied from the prompt, checked in one pass
-    compile: str = "auto"  # decode step compiled on static caches: auto (CUDA) | on | off
 
 
 def choose_device(requested: str = "auto") -> str:

@@ -1,8 +1,11 @@
-"""Checks of the options that load a model, made before anything is loaded.
+"""The options that load a model (`LoadOptions`), the model names they may hold besides hub ids
+and folders, and the checks of those options made before anything is loaded.
 
 A bad device, an unreadable model folder or a context window beyond the model's reach should
 be refused in a second with a line that says what to do, not after minutes of loading. Each
 check raises ValueError with a message that completes "OPTION VALUE: ...".
+
+The names `auto` and `demo` are resolved by `fim.models`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,34 @@ import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+AUTO = "auto"  # Code Llama 7B where it is downloaded, else the demo model (the default)
+DEMO = "demo"  # the small model shipped in fim/demo_model/
+CODE_LLAMA_7B = "codellama/CodeLlama-7b-hf"
+DEFAULT_CONTEXT_WINDOW = 4096
+DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 QUANTIZATIONS = ("8bit", "4bit")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    model: str = AUTO  # a hub id, a model folder, `auto` or `demo`
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    dtype: str = "auto"
+    device_map: str | None = None  # "auto": spread over GPUs and CPU memory (accelerate)
+    quantization: str | None = None  # "8bit" | "4bit" (bitsandbytes)
+    context_window: int = DEFAULT_CONTEXT_WINDOW
+    kv_reuse: bool = True  # keep KV caches between requests (off: every prompt runs in full)
+    kv_cache_slots: int = 8  # caches kept, one per cache key (document, edit, user)
+    kv_cache_tokens: int = 0  # ids the kept caches hold together; 0: twice the context window
+    prompt_lookup: bool = False  # greedy drafts copied from the prompt, checked in one pass
+    compile: str = "auto"  # decode step compiled on static caches: auto (CUDA) | on | off
 
 
 def check_device_name(value: str) -> None:
@@ -105,7 +130,7 @@ def looks_like_path(model: str) -> bool:
 def model_not_found(model: str) -> str:
     """What to do when `model` is neither a model folder nor in the Hugging Face cache."""
     if looks_like_path(model):
-        hub_id, problem = "codellama/CodeLlama-7b-hf", f"no such model directory: {model}"
+        hub_id, problem = CODE_LLAMA_7B, f"no such model directory: {model}"
     else:
         offline = " and HF_HUB_OFFLINE is set" if _offline() else ""
         hub_id, problem = model, f"model {model} is not in the Hugging Face cache{offline}"

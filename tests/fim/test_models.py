@@ -51,6 +51,12 @@ def test_auto_is_the_demo_model_without_code_llama_and_says_so(empty_cache, capl
     assert f"huggingface-cli download {CODE_LLAMA_7B}" in caplog.records[0].getMessage()
 
 
+def test_load_options_default_to_auto_as_the_commands_and_the_server_do(empty_cache):
+    assert resolve_options(LoadOptions()).model == str(DEMO_DIR)
+    fake_hub_cache(empty_cache, CODE_LLAMA_7B)
+    assert resolve_options(LoadOptions()).model == CODE_LLAMA_7B
+
+
 def test_auto_is_code_llama_where_it_is_downloaded(empty_cache):
     fake_hub_cache(empty_cache, CODE_LLAMA_7B)
     assert resolve_model(AUTO) == CODE_LLAMA_7B
