@@ -20,6 +20,12 @@ def prompt_budget(context_window: int, max_new_tokens: int, fmt: FimFormat) -> i
     return context_window - max_new_tokens - overhead_tokens(fmt)
 
 
+def prefix_share(fmt: FimFormat) -> float:
+    """The share of the budget the prefix may take when both sides are longer than it: all
+    of it left to right (no suffix), else `PREFIX_SHARE`."""
+    return 1.0 if fmt is FimFormat.L2R else PREFIX_SHARE
+
+
 def prompt_for_cursor(tokenizer: Tokenizer, prefix: str, suffix: str, fmt: FimFormat,
                       context_window: int, max_new_tokens: int) -> Prompt:
     """Prompt ids for the text before and after the cursor, as much of it as fits."""
@@ -27,8 +33,7 @@ def prompt_for_cursor(tokenizer: Tokenizer, prefix: str, suffix: str, fmt: FimFo
     if fmt is FimFormat.L2R:
         suffix = ""
     budget = prompt_budget(context_window, max_new_tokens, fmt)
-    window = fit_window(tokenizer, prefix, suffix, budget,
-                        prefix_share=1.0 if fmt is FimFormat.L2R else 0.75)
+    window = fit_window(tokenizer, prefix, suffix, budget, prefix_share=prefix_share(fmt))
     return build_prompt(tokenizer, window.prefix, window.suffix, fmt)
 
 
@@ -58,7 +63,6 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
     prefix, suffix = to_lf(text[start:offset]), to_lf(text[offset:end])
     edges = Edges(lines_before=text.count("\n", 0, start),
                   lines_after=text.count("\n", end) if end < len(text) else 0)
-    share = 1.0 if fmt is FimFormat.L2R else PREFIX_SHARE
     comment = document.language.line_comment if document.language else "#"
     chosen: list[Snippet] = []
     used = 0
@@ -66,7 +70,7 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
         chosen, used = _fit_snippets(snippets.snippets_for(document, offset), comment,
                                      int(budget * SNIPPET_SHARE), count)
     window = fit_window(tokenizer, prefix, suffix, budget - used, count=count,
-                        prefix_share=share, edges=edges)
+                        prefix_share=prefix_share(fmt), edges=edges)
     if chosen:
         # Definitions the window already shows are not shown twice.
         cursor_line = text.count("\n", 0, offset)

@@ -7,11 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
-from codellama_lsp.completion.cursor_prompt import (
-    DocumentPrompt,
-    document_prompt,
-    prompt_for_cursor,
-)
+from codellama_lsp.completion.cursor_prompt import DocumentPrompt, document_prompt
 from codellama_lsp.completion.policy import Decision, Mode, decide
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
@@ -41,22 +37,6 @@ class Completion:
     result: GenerationResult
     mode: Mode | None = None  # the policy's mode (None: completed without a document)
     raw: str = ""  # the model's answer before clean-up (LF)
-
-
-def complete(engine: Engine, prefix: str, suffix: str, options: CompletionOptions,
-             newline: str = "\n", cancel: threading.Event | None = None) -> Completion:
-    """Complete between `prefix` and `suffix` (document text, any line ends)."""
-    fmt = choose_format(engine.tokenizer, options.spm)
-    prompt = prompt_for_cursor(engine.tokenizer, prefix, suffix, fmt, engine.context_window,
-                               options.max_new_tokens)
-    request = GenerationRequest(prompt.ids, options.max_new_tokens, options.temperature,
-                                options.top_p, list(options.stop), seed=options.seed,
-                                cache_key=options.kv_cache_key, max_time_s=options.max_time_s)
-    if cancel is not None:
-        request.cancel = cancel
-    result = engine.generate(request)
-    text = result.text.replace("\n", newline) if newline != "\n" else result.text
-    return Completion(text, prompt, result)
 
 
 def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,

@@ -9,10 +9,8 @@ import sys
 
 import pytest
 
-from codellama_lsp.completion.pipeline import CompletionOptions, complete
 from codellama_lsp.syntax.source_files import cursor_offset
 from tests.support.cli import run_cli
-from tests.support.engines import ScriptedEngine
 from tests.support.paths import ROOT
 
 
@@ -84,14 +82,6 @@ def test_cursor_offsets_count_characters_and_skip_cr():
     assert cursor_offset(text, 1, None) == 4  # end of line 1, before "\r\n"
     assert cursor_offset(text, 2, 1) == 6
     assert cursor_offset("", 1, 1) == 0
-
-
-def test_crlf_file_gets_crlf_completion_and_lf_prompt(tiny_engine):
-    engine = ScriptedEngine(tiny_engine.tokenizer, "x = 1\n    y = 2")  # answers newlines
-    result = complete(engine, "def f():\r\n    ", "\r\nreturn\r\n", CompletionOptions(),
-                      newline="\r\n")
-    assert result.text == "x = 1\r\n    y = 2"
-    assert "\r" not in result.prompt.text
 
 
 def test_serve_without_the_serve_extra_names_the_install_command(tmp_path):

@@ -24,6 +24,7 @@ def test_block_completion_is_cleaned_and_keeps_crlf(tiny_engine):
     assert result.mode is Mode.BLOCK
     assert result.text == "b = a * 2\r\n    c = b"
     assert result.raw == "b = a * 2\n    c = b\n    return b\n"
+    assert "\r" not in result.prompt.text  # the model sees LF, as it was trained
     assert "\n" not in engine.requests[0].stop
 
 

@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from codellama_lsp.completion.pipeline import CompletionOptions
-from codellama_lsp.completion.pipeline import complete as complete_here
+from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
+from codellama_lsp.syntax.parsed import ParsedDocument
 from fim.engines.base import EngineError, GenerationRequest
 from fim.engines.remote import RemoteEngine, RemoteOptions
 from fim.prompt import FimFormat, build_prompt
@@ -336,14 +336,16 @@ def test_metrics_page_counts_requests_tokens_latency_and_errors(client, worker):
 def test_cli_completes_through_the_worker(worker, tiny_model, tiny_engine, tmp_path,
                                           monkeypatch):
     source = tmp_path / "app.py"
-    source.write_text("def add(a, b):\n    return \n", encoding="utf-8")
-    args = ("complete", f"{source}:2", "--model", str(tiny_model), "--max-new-tokens", "8")
-    local = complete_here(tiny_engine, "def add(a, b):\n    return ", "\n",
-                          CompletionOptions(max_new_tokens=8, spm=True))  # the CLI's order
+    text = "def add(a, b):\n    return \n"
+    source.write_text(text, encoding="utf-8")
+    args = ("complete", f"{source}:2", "--model", str(tiny_model), "--max-new-tokens", "8",
+            "--no-context")
+    local = complete_in_document(tiny_engine, ParsedDocument(text, path=str(source)),
+                                 len(text) - 1, CompletionOptions(max_new_tokens=8, spm=True))
     monkeypatch.setenv("CODELLAMA_API_KEY", KEY)
     remote = run_cli(*args, "--engine", worker.url)
     assert remote.returncode == 0, remote.stderr
-    assert remote.stdout == local.text
+    assert remote.stdout == (local.text if local else "")
     monkeypatch.setenv("CODELLAMA_API_KEY", "wrong")
     refused = run_cli(*args, "--engine", worker.url)
     assert refused.returncode == 2
