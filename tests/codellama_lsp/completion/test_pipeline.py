@@ -28,6 +28,19 @@ def test_block_completion_is_cleaned_and_keeps_crlf(tiny_engine):
     assert "\n" not in engine.requests[0].stop
 
 
+@pytest.mark.parametrize("ends, newline", [(["\n", "\r\n", "\n", "\n"], "\n"),
+                                           (["\r\n", "\n", "\r\n", "\r\n"], "\r\n")])
+def test_mixed_line_ends_complete_with_the_most_common_one(tiny_engine, ends, newline):
+    lines = ["def f(a):", "    ", "    return b", "", "print(f(1))"]
+    text = "".join(line + end for line, end in zip(lines, ends)) + lines[-1] + "\n"
+    engine = ScriptedEngine(tiny_engine.tokenizer,
+                            "b = a * 2\n    # double it\n    c = b\n# done\nprint(c)\n")
+    offset = len(lines[0] + ends[0] + lines[1])
+    result = complete_in_document(engine, ParsedDocument(text, "python"), offset,
+                                  CompletionOptions())
+    assert result.text == f"b = a * 2{newline}    # double it{newline}    c = b"
+
+
 def test_line_mode_asks_the_engine_to_stop_at_the_newline(tiny_engine):
     text = "const total = compute(\n"
     engine = ScriptedEngine(tiny_engine.tokenizer, "a, b);")
