@@ -121,6 +121,16 @@ class Tokenizer:
         return FimIds(*ids)  # type: ignore[arg-type]
 
     @property
+    def backend(self) -> Backend:
+        """What encodes and decodes (for a tokenizer that wraps this one)."""
+        return self._backend
+
+    @property
+    def is_sentencepiece(self) -> bool:
+        """Whether SentencePiece's model encodes (the reference), not a `tokenizer.json`."""
+        return isinstance(self._backend, _SentencePieceBackend)
+
+    @property
     def has_fim(self) -> bool:
         return self.fim is not None
 

@@ -23,7 +23,7 @@ class LineTokenizer(Tokenizer):
     """A tokenizer whose `encode`/`encode_infilling` go line by line through a cache."""
 
     def __init__(self, tokenizer: Tokenizer, cache_size: int = 1 << 17) -> None:
-        super().__init__(tokenizer._backend, tokenizer.source)
+        super().__init__(tokenizer.backend, tokenizer.source)
         self.inner = tokenizer
         self._line = lru_cache(maxsize=cache_size)(tokenizer.encode_infilling)
         self._first = lru_cache(maxsize=1 << 12)(tokenizer.encode)
@@ -44,7 +44,7 @@ class LineTokenizer(Tokenizer):
 @lru_cache(maxsize=8)
 def line_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
     """A `LineTokenizer` over `tokenizer` where line-by-line ids are provably the same."""
-    if type(tokenizer._backend).__name__ != "_SentencePieceBackend":
+    if not tokenizer.is_sentencepiece:
         return tokenizer
     if any("\n" in tokenizer.piece(i) for i in range(tokenizer.vocab_size)):
         return tokenizer

@@ -72,7 +72,7 @@ def tokenizer_json(tmp_path_factory):
 
 def test_tokenizer_json_backend(tokenizer_json):
     tok = load_tokenizer(tokenizer_json.parent)
-    assert tok.source.endswith("tokenizer.json")
+    assert tok.source.endswith("tokenizer.json") and not tok.is_sentencepiece
     assert tok.has_fim and tok.fim.prefix == 3 and tok.fim.eot == 6
     plain, infill = tok.encode("return x"), tok.encode_infilling("return x")
     assert tok.piece(plain[0]).startswith("▁")
