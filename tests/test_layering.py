@@ -68,3 +68,15 @@ def test_lazy_and_type_only_imports_count(tmp_path):
                       "if TYPE_CHECKING:\n    from fim.engines.local import LoadOptions\n"
                       "def f():\n    import fim.models\n", encoding="utf-8")
     assert {"fim.engines.local", "fim.models"} <= _imports(module)
+
+
+def test_no_module_imports_private_names_of_another():
+    """A name another module needs is public, in the module it fits (`_x` is the module's own)."""
+    private = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    ("fim", "codellama_lsp")):
+                private += [(name, f"{node.module}.{alias.name}") for alias in node.names
+                            if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert private == []

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from codellama_lsp.benchmarks.figures import rounded, summary
 from codellama_lsp.benchmarks.lsp_client import Session
 from codellama_lsp.benchmarks.worker import model_folder
 from codellama_lsp.commands.model_args import (
@@ -168,9 +169,9 @@ async def _latency(session: Session, engine: Engine, text: str,
         "requests": len(client_ms), "max_new_tokens": args.max_new_tokens,
         "threads": args.threads,
         "prompt_tokens": completion.result.prompt_tokens if completion else None,
-        "client_ms": _summary(client_ms),
-        "engine_in_server_ms": _summary(inside_ms),
-        "engine_alone_ms": _summary(alone_ms),
+        "client_ms": summary(client_ms),
+        "engine_in_server_ms": summary(inside_ms),
+        "engine_alone_ms": summary(alone_ms),
         # the target: what the server adds to the engine's time for the same generation
         "ratio": _ratio(client_ms, inside_ms),
         # a cross-check: the same prompts through an engine in this process
@@ -184,8 +185,8 @@ def _ratio(numerators: list[float], denominators: list[float]) -> dict:
     per_request = [a / b for a, b in zip(numerators, denominators)]
     return {"of_medians": round(statistics.median(numerators)
                                 / statistics.median(denominators), 3),
-            "per_request_p50": _round(percentile(per_request, 50), 3),
-            "per_request_p95": _round(percentile(per_request, 95), 3)}
+            "per_request_p50": rounded(percentile(per_request, 50), 3),
+            "per_request_p95": rounded(percentile(per_request, 95), 3)}
 
 
 def _rounded(figures: dict) -> dict:
@@ -216,15 +217,6 @@ async def _typing(session: Session, uri: str, debounce_ms: int, keystroke_ms: fl
             "superseded": after["superseded"] - before["superseded"],
             "answered_with_items": sum(1 for a in answers if a),
             "cache_hits": after["cache_hits"] - before["cache_hits"]}
-
-
-def _summary(values: list[float], digits: int = 2) -> dict:
-    return {"p50": _round(percentile(values, 50), digits),
-            "p95": _round(percentile(values, 95), digits)}
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def _print(figures: dict) -> None:

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from codellama_lsp.benchmarks.lsp import _round, _summary
+from codellama_lsp.benchmarks.figures import rounded, summary
 from codellama_lsp.benchmarks.lsp_client import Session
 from codellama_lsp.commands.model_args import add_setting_option, positive_int
 from codellama_lsp.lsp.stats import percentile
@@ -170,8 +170,8 @@ async def _type(session: Session, uri: str, line: int, column: int, chars: str,
 def _along_figures(keys: list[tuple[float, str]]) -> dict:
     hit_times = [ms for ms, by in keys if by == "cache"]
     return {"keystrokes": len(keys), "answered_from_cache": len(hit_times),
-            "cache_hit_ms": {"p50": _round(percentile(hit_times, 50), 2),
-                             "max": _round(max(hit_times), 2) if hit_times else None}}
+            "cache_hit_ms": {"p50": rounded(percentile(hit_times, 50), 2),
+                             "max": rounded(max(hit_times), 2) if hit_times else None}}
 
 
 async def _stop(session: Session) -> None:
@@ -199,10 +199,10 @@ def _run_figures(keys: list[tuple[float, str]], suggestions: list[str], before: 
     hits, calls = len(hit_times), delta("generations")
     return {
         "keystrokes": len(times),
-        "time_to_suggestion_ms": _summary(times),
-        "model_ms": _summary(model_times),
-        "cache_hit_ms": {"count": hits, "p50": _round(percentile(hit_times, 50), 2),
-                         "max": _round(max(hit_times), 2) if hit_times else None},
+        "time_to_suggestion_ms": summary(times),
+        "model_ms": summary(model_times),
+        "cache_hit_ms": {"count": hits, "p50": rounded(percentile(hit_times, 50), 2),
+                         "max": rounded(max(hit_times), 2) if hit_times else None},
         "model_calls_per_keystroke": None if calls is None else round(calls / len(times), 3),
         "prompt_tokens": delta("prompt_tokens"),
         "prompt_tokens_reused": delta("reused_prompt_tokens"),

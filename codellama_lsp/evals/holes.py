@@ -30,8 +30,9 @@ from codellama_lsp.commands.model_args import (
 )
 from codellama_lsp.completion.cleanup import trim_trailing_whitespace
 from codellama_lsp.errors import UserError
+from codellama_lsp.evals.hole_sites import block_candidates, line_candidates
 from codellama_lsp.evals.infilling import ProgressLine, add_fim_args, infill
-from codellama_lsp.evals.truncation import _block_candidates, _line_candidates, collect_files
+from codellama_lsp.evals.truncation import collect_files
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import read_source
 from fim.engines.base import Engine
@@ -142,11 +143,11 @@ def cut_holes(path: Path, count: int, seed: int) -> list[Hole]:
         return []
     rng = random.Random(f"{seed}:{path.name}:{len(text)}")
     language = document.language.name
-    lines = _line_candidates(text)
+    lines = line_candidates(text)
     spans: dict[str, list[tuple[int, int]]] = {
         "line": [(choices[0][0], choices[-1][1]) for choices in lines],
         "rest": [rng.choice(choices[1:]) for choices in lines if len(choices) > 1],
-        "block": [(s, e) for s, e, _ in _block_candidates(document) if "\n" in text[s:e]],
+        "block": [(s, e) for s, e, _ in block_candidates(document) if "\n" in text[s:e]],
     }
     return [Hole(str(path), language, kind, text, start, end)
             for kind in KINDS

@@ -32,7 +32,8 @@ from codellama_lsp.completion.cleanup import (
 )
 from codellama_lsp.completion.policy import decide
 from codellama_lsp.errors import UserError
-from codellama_lsp.syntax.parsed import BODY_TYPES, ParsedDocument
+from codellama_lsp.evals.hole_sites import block_candidates, line_candidates
+from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.source_files import read_source
 from codellama_lsp.syntax.workspace_files import iter_source_files
 from fim.prompt import to_lf
@@ -160,8 +161,8 @@ def evaluate(files: list[Path], holes: int, seed: int, keep_failures: int = 0,
 
 def pick_holes(document: ParsedDocument, rng: random.Random, count: int) -> list[Hole]:
     """`count` line holes and `count` block holes (fewer where the file has fewer)."""
-    lines = _line_candidates(document.text)
-    blocks = _block_candidates(document)
+    lines = line_candidates(document.text)
+    blocks = block_candidates(document)
     chosen = [Hole("line", *rng.choice(choices)) for choices in
               rng.sample(lines, min(count, len(lines)))]
     chosen += [Hole("block", *block) for block in rng.sample(blocks, min(count, len(blocks)))]
@@ -189,46 +190,6 @@ def complete_text(document: ParsedDocument, offset: int, answer: str) -> str | N
     context = cleanup_context(decision.mode, document.text, offset,
                               partial(tree_scope_end, document, offset))
     return clean(answer, context)
-
-
-def _line_candidates(text: str) -> list[list[tuple[int, int]]]:
-    """For each line with at least two non-blank characters: its possible (start, end) holes."""
-    found = []
-    position = 0
-    for line in text.split("\n"):
-        content = line.rstrip()
-        indent = len(content) - len(content.lstrip())
-        if len(content) - indent >= 2:
-            found.append([(position + col, position + len(content))
-                          for col in range(indent, len(content))])
-        position += len(line) + 1
-    return found
-
-
-def _block_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
-    """Statements and members that begin their line: (start, end) character offsets, and
-    where the text after their enclosing body's last statement begins."""
-    text = document.text
-    found: list[tuple[int, int, int]] = []
-    if document.tree is None:
-        return found
-    stack = [document.tree.root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.named_children)
-        parent = node.parent
-        if parent is None or parent.type not in BODY_TYPES or "comment" in node.type:
-            continue
-        if not node.is_named or node.type in ("ERROR", "statement_list") or node.has_error:
-            continue
-        start = document.char_offset(node.start_byte)
-        end = document.char_offset(node.end_byte)
-        line_start = text.rfind("\n", 0, start) + 1
-        if end > start and not text[line_start:start].strip():
-            last = parent.named_children[-1]
-            found.append((start, end, max(end, document.char_offset(last.end_byte))))
-    found.sort()
-    return found
 
 
 def format_report(report: Report) -> str:

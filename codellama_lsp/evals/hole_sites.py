@@ -1,0 +1,46 @@
+"""Where holes can be cut from a source file, for the evaluations that cut them
+(`codellama eval truncation`, `codellama eval holes`)."""
+
+from __future__ import annotations
+
+from codellama_lsp.syntax.parsed import BODY_TYPES, ParsedDocument
+
+
+def line_candidates(text: str) -> list[list[tuple[int, int]]]:
+    """For each line with at least two non-blank characters: its possible (start, end) holes."""
+    found = []
+    position = 0
+    for line in text.split("\n"):
+        content = line.rstrip()
+        indent = len(content) - len(content.lstrip())
+        if len(content) - indent >= 2:
+            found.append([(position + col, position + len(content))
+                          for col in range(indent, len(content))])
+        position += len(line) + 1
+    return found
+
+
+def block_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
+    """Statements and members that begin their line: (start, end) character offsets, and
+    where the text after their enclosing body's last statement begins."""
+    text = document.text
+    found: list[tuple[int, int, int]] = []
+    if document.tree is None:
+        return found
+    stack = [document.tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.named_children)
+        parent = node.parent
+        if parent is None or parent.type not in BODY_TYPES or "comment" in node.type:
+            continue
+        if not node.is_named or node.type in ("ERROR", "statement_list") or node.has_error:
+            continue
+        start = document.char_offset(node.start_byte)
+        end = document.char_offset(node.end_byte)
+        line_start = text.rfind("\n", 0, start) + 1
+        if end > start and not text[line_start:start].strip():
+            last = parent.named_children[-1]
+            found.append((start, end, max(end, document.char_offset(last.end_byte))))
+    found.sort()
+    return found
