@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from codellama_lsp.commands.model_args import (
+    add_fim_order_args,
     add_setting_option,
     check_new_tokens_option,
     positive_int,
@@ -46,8 +47,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--positions", type=positive_int, default=300,
                         help="cursors to build a prompt at")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random cursors")
-    parser.add_argument("--spm", action="store_true",
-                        help="suffix-prefix-middle order (default: prefix-suffix-middle)")
+    add_fim_order_args(parser)
     add_setting_option(parser, "contextWindow", help="tokens of prompt plus completion")
     add_setting_option(parser, "maxNewTokens", default=128,
                        help="tokens kept free for the completion")
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def measure(tokenizer: Tokenizer, path: Path, text: str, args: argparse.Namespace) -> dict:
-    fmt = choose_format(tokenizer, args.spm)
+    fmt = choose_format(tokenizer, args.fim != "psm", strict=args.fim == "spm")
     started = time.perf_counter()
     document = ParsedDocument(text, path=str(path.resolve()))
     parse_ms = (time.perf_counter() - started) * 1000

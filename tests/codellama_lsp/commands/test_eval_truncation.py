@@ -106,3 +106,8 @@ def test_bench_context_reports_percentiles(tmp_path, tiny_model):
     assert 0 < figures["prompt_ms_p50"] <= figures["prompt_ms_p95"] <= figures["prompt_ms_max"]
     assert figures["prompt_tokens_mean"] > 100
     assert sum(figures["modes"].values()) == 20
+    assert figures["format"] == "spm"  # the default, as for `complete`, `prompt` and the server
+    out = run_cli("bench", "context", str(source), "--tokenizer", str(tiny_model),
+                  "--positions", "2", "--fim", "psm", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["format"] == "psm"
