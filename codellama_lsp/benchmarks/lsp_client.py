@@ -32,12 +32,14 @@ class Session:
         self._waiting: dict[int, asyncio.Future] = {}
         self._tasks: list[asyncio.Task] = []
 
-    async def start(self, options: dict, threads: int | None = None) -> None:
+    async def start(self, options: dict, threads: int | None = None,
+                    server: tuple[str, ...] = ("-m", "codellama_lsp", "lsp")) -> None:
+        """Start the server (`python SERVER...`) and initialize it with `options`."""
         env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
         if threads:
             env["OMP_NUM_THREADS"] = str(threads)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "codellama_lsp", "lsp", env=env, limit=1 << 26,
+            sys.executable, *server, env=env, limit=1 << 26,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
         self._tasks = [asyncio.ensure_future(self._read()),
@@ -78,10 +80,30 @@ class Session:
             "uri": uri, "languageId": "python", "version": 1, "text": text}})
 
     def insert(self, uri: str, version: int, line: int, character: int, text: str) -> None:
-        at = {"line": line, "character": character}
+        self.change(uri, version, (line, character), (line, character), text)
+
+    def change(self, uri: str, version: int, start: tuple[int, int], end: tuple[int, int],
+               text: str) -> None:
+        """One incremental change: the range from `start` to `end` (line, character) becomes
+        `text`."""
         self.notify("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": version},
-            "contentChanges": [{"range": {"start": at, "end": at}, "text": text}]})
+            "contentChanges": [{"range": {"start": {"line": start[0], "character": start[1]},
+                                          "end": {"line": end[0], "character": end[1]}},
+                                "text": text}]})
+
+    def close(self, uri: str) -> None:
+        self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+
+    def prewarm(self, uri: str, line: int, character: int) -> None:
+        """The cursor rests at (line, character): `codellama/prewarm`."""
+        self.notify("codellama/prewarm", {"textDocument": {"uri": uri},
+                                          "position": {"line": line, "character": character}})
+
+    async def drain(self) -> None:
+        """Wait until what was sent has left this process (a pipe's buffer is bounded)."""
+        assert self.process is not None and self.process.stdin is not None
+        await self.process.stdin.drain()
 
     async def complete(self, uri: str, line: int, character: int) -> list[str]:
         """The texts of an automatic inline completion at (line, character)."""
