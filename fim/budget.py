@@ -41,7 +41,7 @@ class Window:
 def line_counter(tokenizer: Tokenizer) -> Callable[[str], int]:
     """A cached token count of one line: lines repeat from one keystroke to the next."""
 
-    @lru_cache(maxsize=1 << 16)
+    @lru_cache(maxsize=1 << 13)  # as many lines as the line tokenizer keeps (~1.5 MB)
     def count(line: str) -> int:
         return len(tokenizer.encode_infilling(line))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sysconfig
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,20 @@ def test_line_tokenizer_is_used_only_where_exact(tiny_model):
         piece = text[a:a + rng.randrange(3000)]
         assert fast.encode(piece) == tiny.encode(piece)
         assert fast.encode_infilling(piece) == tiny.encode_infilling(piece)
+
+
+def test_line_tokenizer_memory_is_bounded_however_many_lines_it_sees(tiny_model):
+    """A long session shows the cache ever new lines: what it keeps stays bounded (about 1 KB
+    a line here), not every line it ever saw."""
+    fast = LineTokenizer(load_tokenizer(tiny_model))
+    tracemalloc.start()
+    try:
+        for i in range(40_000):
+            fast.encode_infilling(f"    total_{i} = compute(values[{i}], scale={i * 7})\n")
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 32 * 1024 * 1024  # 62 MB when it kept 1 << 17 lines
 
 
 def _recomputed_keys(tokenizer, text: str, offset: int, typed: str, fmt: FimFormat) -> int:
