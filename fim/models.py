@@ -6,7 +6,7 @@
 
 Code Llama - Instruct (edits) is never downloaded implicitly either: when it is missing, loading
 it fails with the download command. The names themselves are defined with `LoadOptions` (in
-`fim.engines.options`, which the tokenizer reaches too); they are importable from here as well.
+`fim.engines.options`), the hub id in `fim.hub`; they are importable from here as well.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import logging
 from pathlib import Path
 
 from fim.engines.base import EngineError
-from fim.engines.options import AUTO, CODE_LLAMA_7B, DEMO, LoadOptions
+from fim.engines.options import AUTO, DEMO, LoadOptions
+from fim.hub import CODE_LLAMA_7B
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
 
 log = logging.getLogger(__name__)

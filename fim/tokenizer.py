@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from fim.hub import model_not_found
+
 log = logging.getLogger(__name__)
 
 PRE_PIECE = "▁<PRE>"
@@ -232,8 +234,6 @@ def resolve_hub_files(repo_id: str, patterns: list[str]) -> Path:
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns))
     except LocalEntryNotFoundError:
-        from fim.engines.options import model_not_found
-
         raise TokenizerError(model_not_found(repo_id)) from None
     except (HFValidationError, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -24,7 +24,8 @@ from fim.engines.options import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
 
 # LoadOptions and its defaults live in fim.engines.options (below fim.models, which resolves
 # their model names); they stay importable from here, where most callers look for them.
-from fim.engines.options import DTYPES, LoadOptions, check_model_files, model_not_found
+from fim.engines.options import DTYPES, LoadOptions, check_model_files
+from fim.hub import model_not_found
 from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 

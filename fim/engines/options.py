@@ -5,21 +5,22 @@ A bad device, an unreadable model folder or a context window beyond the model's 
 be refused in a second with a line that says what to do, not after minutes of loading. Each
 check raises ValueError with a message that completes "OPTION VALUE: ...".
 
-The names `auto` and `demo` are resolved by `fim.models`.
+The names `auto` and `demo` are resolved by `fim.models`; what tells a hub id from a path, and
+what to do when a model is missing, is `fim.hub`'s (the tokenizer needs it too).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fim.hub import looks_like_path, model_not_found, offline
+
 AUTO = "auto"  # Code Llama 7B where it is downloaded, else the demo model (the default)
 DEMO = "demo"  # the small model shipped in fim/demo_model/
-CODE_LLAMA_7B = "codellama/CodeLlama-7b-hf"
 DEFAULT_CONTEXT_WINDOW = 4096
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
@@ -122,23 +123,6 @@ def check_quantization(kind: str, device: str) -> None:
         raise ValueError("needs a CUDA GPU, and this machine's torch finds none")
 
 
-def looks_like_path(model: str) -> bool:
-    """Hub ids are "owner/name"; anything else is a path on this machine."""
-    return model.startswith((".", "/", "~")) or model.count("/") != 1 or Path(model).exists()
-
-
-def model_not_found(model: str) -> str:
-    """What to do when `model` is neither a model folder nor in the Hugging Face cache."""
-    if looks_like_path(model):
-        hub_id, problem = CODE_LLAMA_7B, f"no such model directory: {model}"
-    else:
-        offline = " and HF_HUB_OFFLINE is set" if _offline() else ""
-        hub_id, problem = model, f"model {model} is not in the Hugging Face cache{offline}"
-    return (f"{problem}; download it with `hf download {hub_id} --local-dir DIR` and pass "
-            "--model DIR, or unset HF_HUB_OFFLINE to download on first use; to try without a "
-            "download: `codellama make-tiny-model DIR`, then --model DIR")
-
-
 def check_model(model: str, architecture: bool = True) -> None:
     """A local model folder must hold config.json, and its files must be what they claim to be
     (`check_model_files`); a hub id must be cached when offline."""
@@ -150,7 +134,7 @@ def check_model(model: str, architecture: bool = True) -> None:
             raise ValueError(f"{model} is not a model folder (no config.json)")
         check_model_files(path, architecture)
         return
-    if _offline() and model_config_path(model) is None:
+    if offline() and model_config_path(model) is None:
         raise ValueError(model_not_found(model))
 
 
@@ -295,7 +279,3 @@ def check_context_window(model: str, window: int) -> None:
     if maximum is not None and window > maximum:
         raise ValueError(f"exceeds the model's maximum of {maximum} tokens "
                          f"(max_position_embeddings); choose 64 to {maximum}")
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
