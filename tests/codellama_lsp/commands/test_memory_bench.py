@@ -26,11 +26,21 @@ def test_bench_memory_json(tiny_model):
     assert rss["model_loaded"] > 0 and rss["growth"] == round(rss["end"] - rss["baseline"], 1)
 
 
+def test_bench_memory_tracemalloc_names_where_memory_is_held(tiny_model):
+    result = run_cli("bench", "memory", "--json", "--model", str(tiny_model),
+                     "--documents", "3", "--edits", "40", "--complete-every", "10",
+                     "--baseline-edits", "20", "--max-growth-mb", "1000", "--tracemalloc",
+                     timeout=300)
+    assert result.returncode == 0, result.stderr
+    sites = json.loads(result.stdout)["grew_most"]
+    assert sites and all(site["where"] and ".py:" in site["where"][0] for site in sites)
+
+
 def test_edits_land_in_the_server_as_the_client_holds_them():
     rng = random.Random(3)
     buffer = new_buffer(0, source_files(), rng)
     server = Document(buffer.uri, "python", 1, buffer.text)
-    for _ in range(2000):
+    for _ in range(500):
         if rng.random() < 0.05:
             buffer.jump(rng)
         start, end, text = edit(buffer, rng)
