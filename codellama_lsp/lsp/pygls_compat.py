@@ -11,7 +11,7 @@ passed on: widen the pin only after running it on the new version.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -78,27 +78,33 @@ def _user_handler(protocol: JsonRPCProtocol, method: str) -> Callable[..., Any] 
     return protocol.fm.features.get(method)
 
 
-HandlerSteps = Generator[Any, Any, None]
-
-
 class DocumentsNotKept(LanguageServerProtocol):
     """pygls's LSP protocol, but didOpen/didChange/didClose go to the server's handlers only:
-    pygls's workspace does not keep a second copy of each document."""
+    pygls's workspace does not keep a second copy of each document.
+
+    The handlers are plain functions, not generators as pygls's own: pygls keeps the future of
+    every generator a notification runs and never drops it (about 1 KB per keystroke)."""
 
     @_handles(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams
-                                    ) -> HandlerSteps:
-        if (handler := _user_handler(self, types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        _call_user_handler(self, types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @_handles(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams
-                                      ) -> HandlerSteps:
-        if (handler := _user_handler(self, types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        _call_user_handler(self, types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @_handles(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams
-                                     ) -> HandlerSteps:
-        if (handler := _user_handler(self, types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        _call_user_handler(self, types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+def _call_user_handler(protocol: JsonRPCProtocol, method: str, params: Any) -> None:
+    """Run the server's (synchronous) handler of `method`, where it registered one."""
+    handler = _user_handler(protocol, method)
+    if handler is not None:
+        handler(params)
+
+
+def pending_futures(protocol: JsonRPCProtocol) -> int:
+    """How many futures pygls keeps for messages in flight (tests: it must not grow)."""
+    return len(protocol._request_futures)

@@ -31,3 +31,36 @@ def test_a_pygls_without_them_is_named(monkeypatch):
         "JsonRPCProtocol()._shutdown",
         "LanguageServerProtocol.lsp_text_document__did_close (the built-in "
         "textDocument/didClose handler, with its method_name)"]
+
+
+async def test_document_notifications_leave_no_future_behind():
+    """pygls keeps a future for every generator handler a notification runs and never drops
+    it; the server's document handlers must not be generators (else RSS grows per keystroke)."""
+    from codellama_lsp.lsp.server import create_server
+
+    server = create_server()
+    protocol = server.protocol
+    uri = "file:///tmp/leak.py"
+
+    sent: list[bytes] = []
+    protocol.set_writer(type("Writer", (), {"write": lambda self, data: sent.append(data)})())
+
+    def notify(method: str, params: dict, msg_id: int | None = None) -> None:
+        data = {"jsonrpc": "2.0", "method": method, "params": params}
+        if msg_id is not None:
+            data["id"] = msg_id
+        protocol.handle_message(protocol.structure_message(data))
+
+    notify("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, msg_id=1)
+    assert sent, "initialize was answered"
+    notify("textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}})
+    before = pygls_compat.pending_futures(protocol)
+    for number in range(2, 202):
+        notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": number},
+            "contentChanges": [{"range": {"start": {"line": 0, "character": 0},
+                                          "end": {"line": 0, "character": 0}}, "text": "y"}]})
+    notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert pygls_compat.pending_futures(protocol) == before
+    assert server.state.documents.all() == []
