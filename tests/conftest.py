@@ -14,6 +14,18 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from tests.support.paths import ROOT, SHARED_TOKENIZER  # noqa: F401 - ROOT for fixtures
 
+TIERS = ("unit", "server", "editors")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test belongs to exactly one tier (pyproject.toml's markers): `-m unit` must mean
+    all of the in-process tests, so a module without its tier marker is an error."""
+    untiered = sorted({item.nodeid.split("::")[0] for item in items
+                       if sum(item.get_closest_marker(tier) is not None for tier in TIERS) != 1})
+    if untiered:
+        raise pytest.UsageError("test modules without exactly one tier marker (pytestmark = "
+                                f"pytest.mark.unit, server or editors): {', '.join(untiered)}")
+
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:

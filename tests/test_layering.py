@@ -5,7 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.unit
 
 PURE = ("codellama_lsp.syntax", "codellama_lsp.completion", "codellama_lsp.edits")
 

@@ -38,7 +38,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                            help="speak LSP on stdin and stdout (the default)")
     transport.add_argument("--tcp", metavar="HOST:PORT", default=None,
                            help="listen on TCP, serving one client after another until one "
-                           "sends exit (default: stdio)")
+                           "sends exit; port 0: any free port, told on stderr (default: "
+                           "stdio)")
     transport.add_argument("--socket", metavar="PORT", type=socket_port, default=None,
                            help=f"connect to a client listening on {SOCKET_HOST}:PORT "
                            "(vscode-languageclient's TransportKind.socket; default: stdio)")
@@ -75,9 +76,10 @@ def process_id(value: str) -> int:
 
 
 def parse_address(spec: str) -> tuple[str, int]:
+    """`--tcp HOST:PORT`; port 0 asks for any free port."""
     host, _, port = spec.rpartition(":")
-    if not host or _number(port, 65536) is None:
-        raise UserError(f"expected --tcp HOST:PORT, got {spec!r}")
+    if not host or (port != "0" and _number(port, 65536) is None):
+        raise UserError(f"expected --tcp HOST:PORT (PORT 0 to 65535), got {spec!r}")
     return host, int(port)
 
 
@@ -94,10 +96,7 @@ def choose_transport(args: argparse.Namespace) -> Serve:
     if args.tcp:
         host, port = parse_address(args.tcp)
 
-        def serve_tcp(server: Any) -> int:
-            log.warning("listening on %s:%d", host, port)  # stderr: where to connect
-            return transport.serve_tcp(server, host, port)
-        return serve_tcp
+        return lambda server: transport.serve_tcp(server, host, port)
     if args.socket is not None:
         port = args.socket
         return lambda server: transport.connect_and_serve(

@@ -31,7 +31,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "GET /health, GET /metrics. Binds to loopback unless --host says otherwise.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1; 0.0.0.0 for every interface)")
-    parser.add_argument("--port", type=port, default=8000, help="TCP port, 0 to 65535")
+    parser.add_argument("--port", type=port, default=8000,
+                        help="TCP port, 0 to 65535 (0: any free port, told on stderr)")
     parser.add_argument("--api-key", default=os.environ.get("CODELLAMA_API_KEY") or None,
                         help="require 'Authorization: Bearer KEY' (default: $CODELLAMA_API_KEY, "
                         "else none)")
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from fim.worker.batching import BatchScheduler
     from fim.worker.server import serve
 
-    _check_can_listen(args.host, args.port)  # before minutes of loading a model
+    # Bound before minutes of loading a model, and held: nobody can take the port meanwhile.
+    listener = _listen(args.host, args.port)
     if not _is_loopback(args.host) and not args.api_key:
         print(f"codellama serve: warning: {args.host} is reachable from other machines and no "
               "--api-key is set", file=sys.stderr)
@@ -85,20 +87,25 @@ def run(args: argparse.Namespace) -> int:
     scheduler = BatchScheduler(engine.model, engine.tokenizer, max_batch=args.max_batch,
                                max_queue=args.max_queue, cache_slots=args.cache_slots)
     app = create_app(scheduler, WorkerConfig(args.model, args.context_window, args.api_key))
+    port = listener.getsockname()[1]  # the free port chosen for --port 0
+    host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"codellama serve: {args.model} on {engine.device}, listening on "
-          f"http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    serve(app, app.drain, args.host, args.port, args.shutdown_grace)
+          f"http://{host}:{port}", file=sys.stderr, flush=True)
+    serve(app, app.drain, listener, args.shutdown_grace)
     return 0
 
 
-def _check_can_listen(host: str, port: int) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (0: any free port), or one line saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
     except OSError as exc:
+        listener.close()
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return listener
 
 
 def _is_loopback(host: str) -> bool:

@@ -299,7 +299,8 @@ def serve_tcp(server: Any, host: str, port: int, max_bytes: int = MAX_MESSAGE_BY
 
         listening = await asyncio.start_server(client, host, port)
         async with listening:
-            log.info("serving on %s:%d", host, port)
+            bound = listening.sockets[0].getsockname()[1]  # the free port chosen for port 0
+            log.warning("listening on %s:%d", host, bound)  # stderr: where to connect
             return await done
 
     try:

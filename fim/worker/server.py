@@ -9,6 +9,7 @@ signal comes, uvicorn shuts down and the process exits 0.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from types import FrameType
 
@@ -61,8 +62,13 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
-def serve(app, drain: Drain, host: str, port: int, grace_s: float) -> None:
-    """Serve `app` on host:port until a signal has drained it."""
+def serve(app, drain: Drain, listener: socket.socket, grace_s: float) -> None:
+    """Serve `app` on the address of `listener` (bound while the model loaded, so that nobody
+    took it meanwhile) until a signal has drained it. uvicorn binds the address itself: served
+    on the handed-over socket, a request refused before its body was read (413) reached the
+    client as a connection reset in some runs instead of its answer."""
+    host, port = listener.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=int(_FLUSH_S) + 1)
+    listener.close()
     DrainingServer(config, drain, grace_s).run()

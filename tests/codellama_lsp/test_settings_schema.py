@@ -20,6 +20,8 @@ from codellama_lsp.lsp.settings import Settings, update_settings
 from codellama_lsp.settings_schema import CLIENT_SETTINGS, SERVER_SETTINGS, SETTINGS
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.unit
+
 # For each setting with a command-line option: values both sides must take, and values both
 # must refuse (as JSON for the server; the command line gets their text).
 SHARED_VALUES: dict[str, tuple[list, list]] = {

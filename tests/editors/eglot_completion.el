@@ -1,10 +1,12 @@
-;;; eglot_completion.el --- ask codellama lsp for a completion through eglot, in batch mode  -*- lexical-binding: t -*-
+;;; eglot_completion.el --- drive `codellama lsp' with eglot in batch mode  -*- lexical-binding: t -*-
 
-;; Run: emacs --batch -l eglot_completion.el
+;; Run: emacs --batch -l eglot_completion.el (tests/editors/test_emacs.py does).
 ;; Environment: CODELLAMA_SERVER (the server command, words separated by tabs),
-;; CODELLAMA_MODEL (the model setting), CODELLAMA_FILE (a Python file; the cursor goes to its end).
-;; Prints one line "RESULT: " followed by JSON: the completion items (text and detail).
-;; Exits 1 with a message on stderr when something fails.
+;; CODELLAMA_OPTIONS (the initializationOptions, JSON), CODELLAMA_FILE (a Python file) and
+;; CODELLAMA_LINE (the 1-based line whose end is the cursor).
+;; Prints "KEY JSON" lines: model (its state), items (the completion items at the cursor),
+;; line (the cursor's line after completion-at-point inserted the item), stats (the server's).
+;; Exits 1 with "FAIL: ..." on stderr when something fails.
 
 (require 'package)
 (package-initialize)  ; Debian's elpa-eglot is a package under /usr/share/emacs/site-lisp/elpa
@@ -12,28 +14,31 @@
 (require 'json)
 (require 'python)
 
-;; Wait for the server's initialize answer (it imports torch) instead of going on without it.
+;; Wait for the server's initialize answer (it imports torch) however long a busy machine takes.
 (setq eglot-sync-connect t
-      eglot-connect-timeout 300)  ; a busy machine starts the server slowly
+      eglot-connect-timeout 600)
+
+(defun codellama-test--out (key value)
+  (princ (format "%s %s\n" key (json-encode value))))
 
 (defun codellama-test--fail (format-string &rest args)
   (message "FAIL: %s" (apply #'format format-string args))
   (kill-emacs 1))
 
+(defun codellama-test--stats (server)
+  (jsonrpc-request server :codellama/stats nil))
+
 (defun codellama-test--wait-for-model (server)
-  "Poll codellama/stats until the model is ready (60 s at most)."
-  (let ((deadline (+ (float-time) 60)) (state nil))
-    (while (not (equal state "ready"))
-      (setq state (plist-get (plist-get (jsonrpc-request server :codellama/stats nil) :model)
-                             :state))
-      (when (equal state "failed") (codellama-test--fail "the model failed to load"))
+  "Poll codellama/stats until the model has loaded or failed (120 s at most)."
+  (let ((deadline (+ (float-time) 120)) (state nil))
+    (while (not (member state '("ready" "failed")))
+      (setq state (plist-get (plist-get (codellama-test--stats server) :model) :state))
       (when (> (float-time) deadline) (codellama-test--fail "the model is still %s" state))
-      (accept-process-output nil 0.1))))
+      (accept-process-output nil 0.05))
+    state))
 
 (defun codellama-test--items ()
   "The completion items at point, as eglot's completion-at-point gives them."
-  ;; Batch mode runs no idle timers: send the pending didChange by hand (see DESIGN.md).
-  (eglot--signal-textDocument/didChange)
   (let* ((capf (eglot-completion-at-point))
          (table (nth 2 capf)))
     (mapcar (lambda (proxy)
@@ -43,24 +48,30 @@
             (all-completions "" table))))
 
 (let* ((command (split-string (getenv "CODELLAMA_SERVER") "\t"))
-       (file (getenv "CODELLAMA_FILE"))
-       ;; eglot asks with an invoked trigger: one greedy item keeps the answer the same in every
-       ;; run (sampled noise from the tiny model may hold a NUL, which Emacs's JSON refuses).
-       (options (list :model (getenv "CODELLAMA_MODEL") :debounceMs 0 :loadWaitMs 60000
-                      :invokedItems 1 :invokedTemperature 0 :maxNewTokens 16)))
-  ;; The configuration of editors/README.md, with the test's command and settings.
-  (add-to-list 'eglot-server-programs
-               `((python-mode) . (,@command :initializationOptions ,options)))
+       (options (json-read-from-string (getenv "CODELLAMA_OPTIONS")))
+       (eglot-server-programs
+        `((python-mode . (,@command :initializationOptions ,options)))))
   (condition-case err
       (progn
-        (find-file file)
+        (find-file (getenv "CODELLAMA_FILE"))
         (python-mode)
-        (goto-char (point-max))
         (apply #'eglot (eglot--guess-contact))
         (let ((server (eglot-current-server)))
           (unless server (codellama-test--fail "eglot did not connect"))
-          (codellama-test--wait-for-model server)
-          (princ (format "RESULT: %s\n" (json-encode (codellama-test--items))))
+          (codellama-test--out "model" (codellama-test--wait-for-model server))
+          (goto-char (point-min))
+          (forward-line (1- (string-to-number (getenv "CODELLAMA_LINE"))))
+          (end-of-line)
+          ;; Batch mode runs no idle timers: eglot sends pending changes only before a
+          ;; :deferred request, so send them by hand before each request.
+          (eglot--signal-textDocument/didChange)
+          (codellama-test--out "items" (codellama-test--items))
+          (eglot--signal-textDocument/didChange)
+          (completion-at-point)
+          (codellama-test--out "line" (buffer-substring (line-beginning-position)
+                                                        (line-end-position)))
+          (eglot--signal-textDocument/didChange)
+          (codellama-test--out "stats" (codellama-test--stats server))
           (eglot-shutdown server)))
     (error (codellama-test--fail "%S" err)))
   (kill-emacs 0))

@@ -1,7 +1,9 @@
-"""Emacs (Debian's emacs-nox 28 with elpa-eglot) in batch mode gets a completion from the real
-server: the plain `textDocument/completion` fallback, as eglot has no inline completion.
+"""Real eglot (Debian's emacs-nox 28 with elpa-eglot 1.9, in batch mode) against the real server.
 
-The driver is tests/editors/eglot_completion.el; `.ci/run` installs Emacs where apt-get can.
+eglot has no inline completion: it gets the suggestion from the plain `textDocument/completion`
+fallback, inserts the item whole, and never runs the item's accept command, so the server counts
+the acceptance from the document's change. The driver is tests/editors/eglot_completion.el;
+`.ci/run` installs Emacs where apt-get can, else this test skips and says why.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.engines import FakeServingEngine
 from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.editors
 
 DRIVER = Path(__file__).parent / "eglot_completion.el"
 
@@ -34,18 +39,30 @@ def emacs() -> str:
     return path
 
 
-def test_eglot_gets_the_suggestion_as_a_completion_item(emacs, tiny_model, tmp_path):
-    source = tmp_path / "mul.py"
-    source.write_text("def mul(a, b):\n    return ")
+def test_eglot_inserts_the_whole_suggestion_and_its_acceptance_is_counted(emacs, tiny_model,
+                                                                          tmp_path):
+    answer = {"generated_text": "al + b  # the sum", "details": {
+        "finish_reason": "eos_token", "generated_tokens": 5}}
+    engine = FakeServingEngine({("POST", "/generate"): lambda body: (200, answer, {})})
+    source = tmp_path / "calc.py"
+    source.write_text("def add(a, b):\n    return tot\n")
+    options = {"engine": "tgi+" + engine.url, "model": str(tiny_model), "debounceMs": 0,
+               "invokedItems": 1}
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "HOME": str(tmp_path),
            "CODELLAMA_SERVER": "\t".join([sys.executable, "-m", "codellama_lsp", "lsp"]),
-           "CODELLAMA_MODEL": str(tiny_model), "CODELLAMA_FILE": str(source)}
-    done = subprocess.run([emacs, "--batch", "-l", str(DRIVER)], env=env, capture_output=True,
-                          text=True, timeout=400)
-    output = done.stdout + done.stderr
+           "CODELLAMA_OPTIONS": json.dumps(options), "CODELLAMA_FILE": str(source),
+           "CODELLAMA_LINE": "2"}
+    try:
+        done = subprocess.run([emacs, "--batch", "-l", str(DRIVER)], env=env,
+                              capture_output=True, text=True, timeout=400)
+    finally:
+        engine.close()
+    output = done.stdout + done.stderr[-3000:]
     assert done.returncode == 0, output
-    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT: ")]
-    items = json.loads(line.removeprefix("RESULT: "))
-    assert items, output
-    assert all(item["detail"] == "Code Llama" and item["text"].strip() for item in items), items
+    results = {key: json.loads(value) for key, value in
+               (line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)}
+    assert results["model"] == "ready", output
+    assert [item["detail"] for item in results["items"]] == ["Code Llama"], output
+    assert results["line"] == "    return total + b  # the sum"
+    assert results["stats"]["accepted"] == 1 and results["stats"]["accepted_from_changes"] == 1

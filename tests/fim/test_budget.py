@@ -9,6 +9,8 @@ from fim.budget import fit_window
 from fim.prompt import FimFormat
 from fim.tokenizer import load_tokenizer
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def tok(tiny_model):

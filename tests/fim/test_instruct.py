@@ -21,6 +21,8 @@ from fim.instruct import (
 from tests.support.cli import run_cli
 from tests.support.reference_instruct import chat_prompt_tokens
 
+pytestmark = pytest.mark.server
+
 CODE = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n'
 
 DIALOGS = {

@@ -13,6 +13,8 @@ from fim.models import AUTO, CODE_LLAMA_7B, DEMO, DEMO_DIR, resolve_model, resol
 from tests.support.cli import run_cli
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.server
+
 
 def fake_hub_cache(root, repo_id: str) -> None:
     """A cache entry as huggingface_hub lays it out (config and weights index only)."""

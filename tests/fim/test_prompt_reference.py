@@ -13,6 +13,8 @@ from fim.prompt import FimFormat, build_prompt
 from tests.support.cli import run_cli
 from tests.support.reference import infilling_prompt_tokens
 
+pytestmark = pytest.mark.server
+
 PUBLISHED_PSM = [int(i) for i in (
     "1 32007 822 3349 29918 5464 29918 294 18869 29898 29879 29901 851 29897 1599 851 29901 13 "
     "1678 9995 29871 32008 13 1678 736 1121 13 32009").split()]

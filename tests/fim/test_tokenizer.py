@@ -9,6 +9,8 @@ import pytest
 from fim.prompt import FimFormat, build_prompt, choose_format
 from fim.tokenizer import TokenizerError, load_tokenizer
 
+pytestmark = pytest.mark.unit
+
 
 def test_model_directory_prefers_sentencepiece(tiny_model):
     tok = load_tokenizer(tiny_model)

@@ -13,6 +13,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from codellama_lsp.lsp.pygls_compat import await_answer, send_message
 from tests.support.paths import ROOT
+from tests.support.waiting import until_async
 
 _raw_ids = itertools.count(1)
 
@@ -61,23 +62,18 @@ async def wait_for_generation(client: LanguageClient, before: dict,
                               timeout_s: float = 60) -> dict:
     """The stats once a generation started after `before` (a stats answer); fails, rather than
     waiting forever, where none starts (e.g. the suggestion cache answered)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while (now := await stats(client))["generations"] == before["generations"]:
-        assert asyncio.get_running_loop().time() < deadline, f"no generation started: {now}"
-        await asyncio.sleep(0.02)
-    return now
+    async def started() -> dict | None:
+        now = await stats(client)
+        return now if now["generations"] != before["generations"] else None
+    return await until_async(started, "a generation started", timeout_s)
 
 
 async def wait_for_model(client: LanguageClient, timeout_s: float = 60) -> dict:
     """Poll codellama/stats until the model is loaded (or has failed)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
+    async def settled() -> dict | None:
         current = await stats(client)
-        if current["model"]["state"] in ("ready", "failed"):
-            return current
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"model still {current['model']['state']}")
-        await asyncio.sleep(0.1)
+        return current if current["model"]["state"] in ("ready", "failed") else None
+    return await until_async(settled, "the model loaded or failed", timeout_s)
 
 
 async def server_text(client: LanguageClient, uri: str) -> dict:

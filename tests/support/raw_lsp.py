@@ -11,10 +11,10 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
 from tests.support.paths import ROOT
+from tests.support.waiting import until
 
 
 class RawServer:
@@ -134,13 +134,10 @@ class RawServer:
 
     def wait_for_model(self, timeout_s: float = 60) -> dict:
         """The model's state (codellama/stats) once it is no longer loading."""
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def settled() -> dict | None:
             model = self.answer(self.request("codellama/stats", {}))["result"]["model"]
-            if model["state"] in ("ready", "failed"):
-                return model
-            assert time.monotonic() < deadline, f"the model is still {model['state']}"
-            time.sleep(0.05)
+            return model if model["state"] in ("ready", "failed") else None
+        return until(settled, "the model loaded or failed", timeout_s)
 
     def stderr(self) -> str:
         assert self.process.stderr is not None

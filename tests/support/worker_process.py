@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +15,8 @@ from pathlib import Path
 import httpx
 
 from tests.support.paths import ROOT
+from tests.support.ports import listening_url
+from tests.support.waiting import until
 
 
 @dataclass
@@ -40,12 +40,8 @@ class Worker:
 
     def wait_for(self, name: str, predicate, timeout: float = 10.0) -> float:
         """Poll metric `name` until `predicate(value)`; return the value (fail after timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.metric(name)
-            if predicate(value) or time.monotonic() > deadline:
-                return value
-            time.sleep(0.02)
+        until(lambda: predicate(self.metric(name)), f"metric {name}", timeout)
+        return self.metric(name)
 
     def rss_bytes(self) -> int:
         import psutil
@@ -56,25 +52,19 @@ class Worker:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def running_worker(model: Path, *args: str, timeout: float = 90) -> Iterator[Worker]:
-    """`codellama serve --model MODEL ARGS` on 127.0.0.1, ready to answer; stopped afterwards."""
-    port = free_port()
+    """`codellama serve --model MODEL ARGS` on 127.0.0.1 (a port it picks), ready to answer;
+    stopped afterwards."""
     # One torch thread: on a small shared CPU more threads spin against the HTTP thread.
     env = {"OMP_NUM_THREADS": "1", **os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("CODELLAMA_API_KEY", None)
     log = Path(tempfile.mkstemp(prefix="codellama-worker-", suffix=".log")[1])
     with open(log, "wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "codellama_lsp", "serve", "--model",
-                                    str(model), "--port", str(port), *args],
+                                    str(model), "--port", "0", *args],
                                    stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    worker = Worker(f"http://127.0.0.1:{port}", process, log)
+    worker = Worker("", process, log)
     try:
         _wait_ready(worker, timeout)
         yield worker
@@ -89,17 +79,17 @@ def running_worker(model: Path, *args: str, timeout: float = 90) -> Iterator[Wor
 
 
 def _wait_ready(worker: Worker, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until the worker says where it listens and answers /health there."""
+    def ready() -> bool:
         if worker.process.poll() is not None:
             raise RuntimeError(f"codellama serve exited early:\n{worker.log()}")
+        worker.url = worker.url or listening_url(worker.log()) or ""
         try:
-            if httpx.get(worker.url + "/health", timeout=1).status_code == 200:
-                return
+            return bool(worker.url) and \
+                httpx.get(worker.url + "/health", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"codellama serve did not start in {timeout} s:\n{worker.log()}")
+            return False
+    until(ready, f"codellama serve ready (log: {worker.log_path})", timeout, interval_s=0.1)
 
 
 def sse_events(lines) -> list[dict]:

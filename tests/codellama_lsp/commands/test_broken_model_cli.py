@@ -8,6 +8,8 @@ import pytest
 from tests.support.broken_models import BROKEN, broken_model
 from tests.support.cli import run_cli
 
+pytestmark = pytest.mark.server
+
 
 @pytest.mark.parametrize("kind", BROKEN)
 def test_complete_with_a_broken_model_is_one_line_naming_the_file(kind, tiny_model, tmp_path):

@@ -13,6 +13,8 @@ from codellama_lsp.syntax.source_files import cursor_offset
 from tests.support.cli import run_cli
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture()
 def source(tmp_path):

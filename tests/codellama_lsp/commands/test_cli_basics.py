@@ -6,8 +6,12 @@ import argparse
 import os
 import stat
 
+import pytest
+
 from codellama_lsp.cli import build_parser
 from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.server
 
 QUIET_FLAGS = {"-h", "--version", "-v"}
 

@@ -9,7 +9,10 @@ import pytest
 
 from tests.support.cli import run_cli
 
+pytestmark = pytest.mark.server
 
+
+@pytest.mark.slow
 def test_tiny_shape_on_the_cpu_reports_the_floor_and_both_steps():
     result = run_cli("bench", "decode", "--shape", "tiny", "--device", "cpu",
                      "--prompt-tokens", "100", "--new-tokens", "6", "--json", timeout=600)

@@ -7,13 +7,15 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import run_cli
 from tests.support.paths import ROOT
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.server
 
 ORIGINAL = ("import math\r\n"
             "\r\n"
@@ -109,14 +111,9 @@ def test_file_changed_during_the_run_is_not_overwritten(tiny_model, source, tmp_
          "--write", "--model", str(tiny_model), "--max-new-tokens", "160"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     changed = b"# the user's own change\r\n" + ORIGINAL.encode()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if weights in Path(f"/proc/{process.pid}/maps").read_text():
-                break
-        except OSError:
-            pass
-        time.sleep(0.005)
+    until(lambda: process.poll() is not None or
+          weights in Path(f"/proc/{process.pid}/maps").read_text(),
+          "the weights mapped", interval_s=0.005, ignore=(OSError,))
     source.write_bytes(changed)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2, stderr

@@ -7,10 +7,14 @@ import random
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from codellama_lsp.evals.truncation import Hole, evaluate, pick_holes, run_hole
 from codellama_lsp.syntax.parsed import ParsedDocument
 from tests.support.cli import run_cli
 from tests.support.paths import TEST_DATA
+
+pytestmark = pytest.mark.server
 
 DATA = TEST_DATA
 STDLIB = Path(sysconfig.get_paths()["stdlib"])

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.cli import run_cli
 
+pytestmark = pytest.mark.server
 
+
+@pytest.mark.slow
 def test_bench_lsp_json(tiny_model):
     result = run_cli("bench", "lsp", "--json", "--model", str(tiny_model), "--requests", "2",
                      "--max-new-tokens", "2", "--keystroke-ms", "5", "--lines", "40",

@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from codellama_lsp.benchmarks.memory import edit, new_buffer, source_files, verdict
 from codellama_lsp.lsp.documents import Change, Document
 from codellama_lsp.syntax.positions import Encoding
 from tests.support.cli import run_cli
 
+pytestmark = pytest.mark.server
 
+
+@pytest.mark.slow
 def test_bench_memory_json(tiny_model):
     result = run_cli("bench", "memory", "--json", "--model", str(tiny_model),
                      "--documents", "12", "--edits", "120", "--complete-every", "20",
@@ -26,6 +31,7 @@ def test_bench_memory_json(tiny_model):
     assert rss["model_loaded"] > 0 and rss["growth"] == round(rss["end"] - rss["baseline"], 1)
 
 
+@pytest.mark.slow
 def test_bench_memory_tracemalloc_names_where_memory_is_held(tiny_model):
     result = run_cli("bench", "memory", "--json", "--model", str(tiny_model),
                      "--documents", "3", "--edits", "40", "--complete-every", "10",

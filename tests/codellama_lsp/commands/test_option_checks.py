@@ -23,6 +23,8 @@ import pytest
 from tests.support.cli import run_cli
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.server
+
 HANG_S = 60  # a command that reads the model's files never answers; far beyond a refusal
 
 

@@ -7,12 +7,17 @@ import json
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.server
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SMALL_CORPUS = ["string.py", "textwrap.py", "shlex.py", "base64.py", "glob.py"]
 
 
+@pytest.mark.slow
 def test_smoke_training_learns_and_resumes(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.server
 
 SOURCE = '''import math
 
@@ -20,6 +24,7 @@ def circumference(radius):
 '''
 
 
+@pytest.mark.slow
 def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
     source = tmp_path / "shapes.py"
     source.write_text(SOURCE, encoding="utf-8")

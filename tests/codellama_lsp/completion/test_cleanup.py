@@ -15,6 +15,8 @@ from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.syntax.parsed import ParsedDocument
 from tests.codellama_lsp.completion.test_policy import split_cursor
 
+pytestmark = pytest.mark.unit
+
 
 def shown(language: str, source: str, answer: str) -> str | None:
     """What the policy and clean-up make of `answer` at the cursor, as the completion path."""

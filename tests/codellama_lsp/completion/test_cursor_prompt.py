@@ -19,6 +19,8 @@ from fim.prompt import FimFormat
 from fim.tokenizer import load_tokenizer
 from tests.support.reference import ReferenceTokenizer, infilling_prompt_tokens
 
+pytestmark = pytest.mark.unit
+
 code_text = st.text(alphabet=st.sampled_from(list("abcXYZ_019 \t\n\r()[]{}:;,.'\"#=+-*/<>!éü😀日")),
                     max_size=120)
 

@@ -11,6 +11,8 @@ from codellama_lsp.completion.item_range import (
     word_before,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("completion, rest, replaced", [
     ('"hello")', ")", 1),  # print(|) -> print("hello")

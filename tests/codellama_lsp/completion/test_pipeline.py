@@ -14,6 +14,8 @@ from codellama_lsp.syntax.parsed import ParsedDocument
 from tests.support.cli import run_cli
 from tests.support.engines import ScriptedEngine
 
+pytestmark = pytest.mark.server
+
 
 def test_block_completion_is_cleaned_and_keeps_crlf(tiny_engine):
     text = "def f(a):\r\n    \r\n    return b\r\n"

@@ -10,6 +10,8 @@ import pytest
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.syntax.parsed import ParsedDocument
 
+pytestmark = pytest.mark.unit
+
 CURSOR = "█"
 
 # (language, source with the cursor, expected mode, expected reason)

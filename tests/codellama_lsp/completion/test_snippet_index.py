@@ -6,8 +6,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.syntax.parsed import ParsedDocument
+
+pytestmark = pytest.mark.unit
 
 USES = "x = parse_item(1) + parse_order(2)\n"
 

@@ -15,6 +15,8 @@ from fim.prompt import FimFormat
 from fim.tokenizer import load_tokenizer
 from tests.support.cli import run_cli
 
+pytestmark = pytest.mark.server
+
 LONG_CLASS = "class Store:\n" + "".join(
     f"    def method_{i}(self, item):\n        return item + {i}\n\n" for i in range(8))
 

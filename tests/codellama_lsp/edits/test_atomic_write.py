@@ -11,6 +11,8 @@ import pytest
 from codellama_lsp.edits.atomic_write import content_hash, read_snapshot, write_atomically
 from codellama_lsp.errors import UserError
 
+pytestmark = pytest.mark.unit
+
 ORIGINAL = "def add(a, b):\r\n    return a + b\r\n"
 
 

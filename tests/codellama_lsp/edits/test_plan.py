@@ -25,6 +25,8 @@ from fim.instruct import build_instruct_prompt
 from fim.tokenizer import Tokenizer, load_tokenizer
 from tests.support.engines import ScriptedEngine
 
+pytestmark = pytest.mark.unit
+
 
 def instruct_model(tokenizer: Tokenizer, reply: str, context_window: int = 4096
                    ) -> ScriptedEngine:

@@ -12,6 +12,8 @@ from codellama_lsp.edits.reply import (
     fit_reply,
 )
 
+pytestmark = pytest.mark.unit
+
 FUNC = "def add(a, b):\n    return a + b\n"
 
 

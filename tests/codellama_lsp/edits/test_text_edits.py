@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from codellama_lsp.edits.text_edits import (
     unified_diff,
 )
 from codellama_lsp.syntax.positions import Encoding
+
+pytestmark = pytest.mark.server
 
 
 def test_only_changed_lines_are_edited():

@@ -6,8 +6,12 @@ import json
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from codellama_lsp.evals.holes import cut_holes, previous_line
 from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.server
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 

@@ -10,6 +10,8 @@ from codellama_lsp.evals.humaneval import evaluate, read_tasks
 from tests.support.cli import run_cli
 from tests.support.paths import SHARED
 
+pytestmark = pytest.mark.server
+
 DATA = SHARED / "data" / "human-eval-infilling"
 SINGLE_LINE = DATA / "HumanEval-SingleLineInfilling.jsonl.gz"
 
@@ -50,6 +52,7 @@ def test_the_tiny_model_completes_a_few_tasks(single_line, tiny_model, tmp_path)
     assert report["summary"]["without_cleanup"]["tasks"] == 3
 
 
+@pytest.mark.slow
 def test_a_program_that_loops_or_allocates_fails_and_the_run_goes_on(single_line):
     tasks = read_tasks(single_line, 3)
     # Statements put before the canonical line, at its indentation, run when the tests call it.

@@ -11,6 +11,8 @@ from fim.engines.base import EngineError
 from fim.engines.factory import open_engine
 from fim.engines.local import LoadOptions
 
+pytestmark = pytest.mark.unit
+
 
 class CountingOpener:
     """The real `open_engine`, counting how often each model is loaded."""

@@ -18,7 +18,7 @@ from tests.support.lsp_session import (
     wait_for_model,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.server, pytest.mark.asyncio(loop_scope="module")]
 
 URI = "file:///bad.py"
 

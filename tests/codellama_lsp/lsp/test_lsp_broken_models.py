@@ -8,6 +8,8 @@ import pytest
 from tests.support.broken_models import BROKEN, broken_model
 from tests.support.raw_lsp import RawServer
 
+pytestmark = pytest.mark.server
+
 URI = "file:///broken.py"
 TEXT = "def add(a, b):\n    return \n"
 

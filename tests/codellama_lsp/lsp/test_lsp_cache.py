@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from codellama_lsp.lsp.suggestion_cache import SuggestionCache
+
+pytestmark = pytest.mark.unit
 
 
 def test_exact_hit_and_a_different_key_misses():

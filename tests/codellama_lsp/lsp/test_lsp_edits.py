@@ -31,8 +31,9 @@ from tests.support.lsp_session import (
     stats,
     wait_for_model,
 )
+from tests.support.waiting import until_async
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.server, pytest.mark.asyncio(loop_scope="module")]
 
 SOURCE = ("import os\n"
           "\n"
@@ -112,14 +113,6 @@ def configure(client, **settings) -> None:
 
 async def edit_stats(client) -> dict:
     return (await stats(client))["edits"]
-
-
-async def until(predicate, timeout_s: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
 
 
 async def code_actions(client, uri: str, start: tuple[int, int], end: tuple[int, int],
@@ -219,7 +212,7 @@ async def test_cancel_request_stops_the_edit_and_the_next_is_served(session):
 
     async def running():
         return (await edit_stats(client))["running"] == 1
-    await until(running)
+    await until_async(running)
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="edit-to-cancel"))
     with pytest.raises(JsonRpcRequestCancelled):
         await pending
@@ -310,7 +303,7 @@ async def test_a_change_while_the_edit_is_computed_refuses_it(session):
 
     async def running():
         return (await edit_stats(client))["running"] == 1
-    await until(running)
+    await until_async(running)
     change(client, uri, 2, (0, 0), (0, 0), "# edited meanwhile\n")
     assert (await server_text(client, uri))["version"] == 2
     # The premise: the change landed while the edit was still being computed.
@@ -336,7 +329,7 @@ async def test_the_request_answers_content_modified_when_the_document_changes(se
 
     async def running():
         return (await edit_stats(client))["running"] == 1
-    await until(running)
+    await until_async(running)
     change(client, uri, 2, (5, 0), (5, 0), "x = 1\n")
     assert (await edit_stats(client))["running"] == 1  # the premise, as above
     with pytest.raises(JsonRpcException) as caught:
@@ -379,7 +372,7 @@ async def test_failed_instruct_model_is_reported_once_and_a_shared_one_serves(ti
 
         async def reported():
             return any("cannot load instruct model" in m.message for m in client.messages)
-        await until(reported)
+        await until_async(reported)
         errors = [m for m in client.messages if m.type == types.MessageType.Error]
         assert len(errors) == 1 and "Edits are off" in errors[0].message
         assert await code_actions(client, uri, (2, 0), (4, 0)) == []  # nothing that would fail

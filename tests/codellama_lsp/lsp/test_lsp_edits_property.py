@@ -16,6 +16,8 @@ from lsprotocol import types
 
 from tests.support.lsp_session import open_document, server_text, start
 
+pytestmark = pytest.mark.server
+
 PIECES = ["a", "b", " ", "\n", "\r\n", "\r", "😀", "é", "\t", "中"]
 _uris = itertools.count()
 

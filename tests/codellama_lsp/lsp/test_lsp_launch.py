@@ -16,6 +16,8 @@ from tests.support.cli import run_cli
 from tests.support.paths import ROOT
 from tests.support.raw_lsp import RawServer
 
+pytestmark = pytest.mark.server
+
 EXIT_WITHIN_S = 0.2  # vscode-languageclient kills a server still there 2 s after exit
 NOT_DOWNLOADED = "Code Llama 7B is not downloaded"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -24,29 +23,26 @@ from tests.support.lsp_session import (
     stats,
     wait_for_model,
 )
+from tests.support.ports import listening_url
+from tests.support.waiting import until_async
+
+pytestmark = pytest.mark.server
 
 SOURCE = "def add(a, b):\n    return \n"
-
-
-async def _until(predicate, timeout_s: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_configuration_changes_are_validated_pushed_and_pulled(tiny_model):
     client, _ = await start({"model": str(tiny_model), "maxNewTokens": 8, "debounceMs": 0,
                              "debounce": 3})
     try:
-        await _until(lambda: client.messages)  # the unknown initialization option
+        await until_async(lambda: client.messages)  # the unknown initialization option
         assert "unknown setting codellama.debounce" in client.messages[0].message
         await wait_for_model(client)
         uri = "file:///conf.py"
         open_document(client, uri, SOURCE)
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
             settings={"codellama": {"languages": ["rust"], "maxNewTokens": "lots"}}))
-        await _until(lambda: len(client.messages) == 2)
+        await until_async(lambda: len(client.messages) == 2)
         assert client.messages[1].type == types.MessageType.Warning
         assert "maxNewTokens='lots'" in client.messages[1].message
         result = await client.text_document_inline_completion_async(inline_params(uri, 1, 11))
@@ -54,13 +50,10 @@ async def test_configuration_changes_are_validated_pushed_and_pulled(tiny_model)
         # settings=None: the server pulls its section with workspace/configuration
         client.set_configuration({"languages": ["python"]}, section="codellama")
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(None))
-        for _ in range(100):
-            result = await client.text_document_inline_completion_async(
-                inline_params(uri, 1, 11))
-            if (await stats(client))["generations"]:
-                break
-            await asyncio.sleep(0.05)
-        assert (await stats(client))["generations"] == 1
+        async def generated() -> int:
+            await client.text_document_inline_completion_async(inline_params(uri, 1, 11))
+            return (await stats(client))["generations"]
+        assert await until_async(generated, "a completion once python is enabled") == 1
     finally:
         await client.shutdown_session()
         await client.stop()
@@ -82,7 +75,7 @@ async def test_a_failed_load_is_reported_once_and_the_server_stays_up(tmp_path, 
         assert len(errors) == 1 and "cannot load model" in errors[0].message
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
             settings={"codellama": {"model": str(tiny_model), "debounceMs": 0}}))
-        await _until(lambda: len(client.progress_reports) == 2)
+        await until_async(lambda: len(client.progress_reports) == 2)
         assert (await wait_for_model(client))["model"]["state"] == "ready"
         result = await client.text_document_inline_completion_async(inline_params(uri, 1, 11))
         assert (await stats(client))["generations"] == 1
@@ -184,22 +177,17 @@ def _read_answer(stream) -> dict:
 
 
 def test_tcp_serves_the_same_protocol():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "codellama_lsp", "lsp", "--tcp",
-                                f"127.0.0.1:{port}", "--engine", "http://127.0.0.1:9"],
+                                "127.0.0.1:0", "--engine", "http://127.0.0.1:9"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for _ in range(200):
-            try:
-                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
-                break
-            except ConnectionRefusedError:
-                assert process.poll() is None, process.stderr.read().decode()
-                import time
-                time.sleep(0.05)
+        # Port 0: the server takes a free port and says which on stderr.
+        lines = iter(process.stderr.readline, b"")
+        url = next(filter(None, (listening_url(line.decode()) for line in lines)), None)
+        assert url is not None, "the server never said where it listens"
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        connection = socket.create_connection((host, int(port)), timeout=30)
         with connection, connection.makefile("rb") as stream:
             connection.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                                          "params": {"capabilities": {}, "processId": None}}))
@@ -223,5 +211,5 @@ def test_bad_tcp_address_is_one_line_and_exit_2():
     from tests.support.cli import run_cli
     result = run_cli("lsp", "--tcp", "localhost")
     assert result.returncode == 2
-    assert result.stderr.strip() == ("codellama lsp: error: expected --tcp HOST:PORT, "
-                                     "got 'localhost'")
+    assert result.stderr.strip() == ("codellama lsp: error: expected --tcp HOST:PORT (PORT 0 "
+                                     "to 65535), got 'localhost'")

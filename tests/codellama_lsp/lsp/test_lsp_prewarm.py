@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from lsprotocol import types
 
+from codellama_lsp.lsp.prewarm import REST_S
 from tests.support.lsp_session import (
     inline_params,
     open_document,
@@ -15,8 +16,9 @@ from tests.support.lsp_session import (
     stats,
     wait_for_model,
 )
+from tests.support.waiting import until_async
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
+pytestmark = [pytest.mark.server, pytest.mark.asyncio(loop_scope="function")]
 
 SOURCE = "".join(f"def f{i}(a, b):\n    return a * {i} + b\n\n" for i in range(40)) + \
     "def add(a, b):\n    return \n\nprint(add(1, ))\n"
@@ -32,11 +34,10 @@ def _prewarm(client, uri: str, line: int, character: int) -> None:
 
 async def _until(client, done, what: str, timeout_s: float = 60) -> dict:
     """The stats once `done(stats)` holds; fails where it never does."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not done(now := await stats(client)):
-        assert asyncio.get_running_loop().time() < deadline, f"{what}: {now}"
-        await asyncio.sleep(0.02)
-    return now
+    async def holds() -> dict | None:
+        now = await stats(client)
+        return now if done(now) else None
+    return await until_async(holds, what, timeout_s)
 
 
 async def _server(tiny_model, **settings):
@@ -123,7 +124,7 @@ async def test_without_prewarm_the_first_completion_computes_the_whole_prompt(ti
         uri = "file:///cold.py"
         open_document(client, uri, SOURCE)
         _prewarm(client, uri, *CURSOR)
-        await asyncio.sleep(1.0)  # well past the rest a pre-warm waits for: none may come
+        await asyncio.sleep(5 * REST_S)  # well past the rest a pre-warm waits for: none may come
         prompt, reused = await _complete(client, uri)
         assert prompt > 200 and reused == 0
         assert (await stats(client))["prewarms"] == 0

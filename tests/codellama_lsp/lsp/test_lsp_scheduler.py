@@ -11,6 +11,9 @@ from codellama_lsp.lsp.model_loading import LoadState, ModelLoader
 from codellama_lsp.lsp.scheduler import Scheduler
 from fim.engines.base import GenerationRequest
 from fim.engines.local import LoadOptions, LocalEngine
+from tests.support.waiting import until_async
+
+pytestmark = pytest.mark.unit
 
 LONG = 600  # tokens: long enough to be cancelled midway
 
@@ -25,16 +28,17 @@ def generation(engine, results: list, max_new_tokens: int = LONG):
     return work
 
 
-async def _until_generating(scheduler: Scheduler) -> None:
-    while scheduler.started == 0:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+async def _until_generating(scheduler: Scheduler, engine: LocalEngine) -> None:
+    """Until a generation has started and decoded a few tokens."""
+    before = engine.stats["forward_passes"]
+    await until_async(lambda: scheduler.started, "a generation started")
+    await until_async(lambda: engine.stats["forward_passes"] >= before + 3, "tokens decoded")
 
 
 async def test_a_newer_request_stops_the_older_generation(tiny_engine):
     scheduler, results = Scheduler(), []
     first = asyncio.create_task(scheduler.run("doc", generation(tiny_engine, results)))
-    await _until_generating(scheduler)
+    await _until_generating(scheduler, tiny_engine)
     second = await scheduler.run("doc", generation(tiny_engine, results, 4))
     assert await first is None  # superseded: its partial answer is for text that moved on
     assert results[0].stop_reason == "cancelled" and results[0].generated_tokens < LONG
@@ -45,7 +49,7 @@ async def test_a_newer_request_stops_the_older_generation(tiny_engine):
 async def test_cancelling_the_task_stops_the_generation_before_the_next_starts(tiny_engine):
     scheduler, results = Scheduler(), []
     first = asyncio.create_task(scheduler.run("doc", generation(tiny_engine, results)))
-    await _until_generating(scheduler)
+    await _until_generating(scheduler, tiny_engine)
     first.cancel()  # what pygls does on $/cancelRequest
     with pytest.raises(asyncio.CancelledError):
         await first

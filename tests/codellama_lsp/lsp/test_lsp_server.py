@@ -20,7 +20,7 @@ from tests.support.lsp_session import (
     wait_for_model,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.server, pytest.mark.asyncio(loop_scope="module")]
 
 SOURCE = "def add(a, b):\n    return \n\nprint(add(1, ))\n"
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from codellama_lsp.lsp.settings import Settings, update_settings
+
+pytestmark = pytest.mark.unit
 
 
 def test_valid_values_are_taken_from_the_section_or_a_wrapping_object():

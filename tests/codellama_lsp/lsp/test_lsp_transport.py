@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.raw_lsp import RawServer
 
+pytestmark = pytest.mark.server
+
 PARSE_ERROR, INVALID_REQUEST, NOT_INITIALIZED = -32700, -32600, -32002
 
 

@@ -7,8 +7,6 @@ the test reads there what reached the model.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from lsprotocol import types
 
@@ -21,8 +19,9 @@ from tests.support.lsp_session import (
     server_config,
     wait_for_model,
 )
+from tests.support.waiting import until_async
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.server, pytest.mark.asyncio]
 
 
 def tgi_engine() -> FakeServingEngine:
@@ -52,10 +51,8 @@ async def test_a_definition_from_another_file_reaches_the_prompt(tiny_model, tmp
             workspace_folders=[types.WorkspaceFolder(tmp_path.as_uri(), "shop")],
             initialization_options={"engine": "tgi+" + engine.url, "model": str(tiny_model),
                                     "debounceMs": 0, "maxNewTokens": 8}))
-        for _ in range(200):
-            if any("workspace files" in m.message for m in client.log_messages):
-                break
-            await asyncio.sleep(0.05)
+        await until_async(lambda: any("workspace files" in m.message
+                                      for m in client.log_messages), "the workspace indexed")
         messages = [m.message for m in client.log_messages if "workspace files" in m.message]
         assert len(messages) == 1 and messages[0].endswith("indexed 2 workspace files for "
                                                              "cross-file context")

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from codellama_lsp.lsp.engine_pool import EnginePool
 from codellama_lsp.lsp.model_loading import ModelLoader
 from fim.engines.local import LoadOptions
+
+pytestmark = pytest.mark.unit
 
 FIRST = ("local", LoadOptions(model="first"))
 SECOND = ("local", LoadOptions(model="second"))

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+import pytest
+
 from codellama_lsp.lsp import pygls_compat
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_installed_pygls_has_every_private_name_the_server_uses():

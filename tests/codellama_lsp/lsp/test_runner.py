@@ -14,13 +14,9 @@ import pytest
 
 from codellama_lsp.lsp.runner import Runner
 from tests.support.paths import ROOT
+from tests.support.waiting import until_async
 
-
-async def _until(condition, timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "never came"
-        await asyncio.sleep(0.005)
+pytestmark = pytest.mark.server
 
 
 async def test_a_cancelled_task_returns_only_once_its_work_has_stopped():
@@ -35,9 +31,9 @@ async def test_a_cancelled_task_returns_only_once_its_work_has_stopped():
         return "late"
 
     task = asyncio.create_task(runner.run(work))
-    await _until(started.is_set)
+    await until_async(started.is_set)
     task.cancel()
-    await _until(stopping.is_set)  # the work was told
+    await until_async(stopping.is_set)  # the work was told
     for _ in range(20):
         await asyncio.sleep(0)
     assert not task.done()  # the caller waits for the thread to let go
@@ -51,7 +47,7 @@ async def test_work_cancelled_before_its_turn_never_runs():
     runner = Runner(1, "test")
     release, ran = threading.Event(), []
     busy = asyncio.create_task(runner.run(lambda cancel: release.wait(30)))
-    await _until(lambda: runner.running == 1)
+    await until_async(lambda: runner.running == 1)
     queued = asyncio.create_task(runner.run(lambda cancel: ran.append("queued")))
     await asyncio.sleep(0)
     queued.cancel()
@@ -83,7 +79,7 @@ async def test_shutdown_cancels_the_work_and_takes_no_more():
         seen.append(cancel.wait(30))
 
     task = asyncio.create_task(runner.run(work))
-    await _until(lambda: runner.running == 1)
+    await until_async(lambda: runner.running == 1)
     runner.shutdown()
     await task
     assert seen == [True]
@@ -118,7 +114,7 @@ async def test_work_for_other_documents_runs_side_by_side_up_to_the_bound():
     for _ in range(3):  # one after the other: one thread serves them all
         await runner.run(lambda cancel: None)
     tasks = [asyncio.create_task(runner.run(lambda cancel: release.wait(30))) for _ in range(3)]
-    await _until(lambda: runner.running == 2)  # a second thread came for the second
+    await until_async(lambda: runner.running == 2)  # a second thread came for the second
     for _ in range(20):
         await asyncio.sleep(0)
     assert runner.running == 2  # the third waits for one of them

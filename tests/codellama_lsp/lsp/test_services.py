@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,9 @@ from fim.engines.base import EngineError
 from fim.engines.local import LoadOptions
 from fim.tokenizer import load_tokenizer
 from tests.support.engines import ScriptedEngine
+from tests.support.waiting import until_async
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.server, pytest.mark.asyncio]
 
 URI = "file:///work/shop.py"
 SOURCE = "def total(items):\n    \n"
@@ -131,7 +131,7 @@ async def test_a_failed_load_is_shown_once_and_gives_no_completion(tokenizer):
     completions = CompletionService(state)
     state.models.load_completion(state.settings)
     assert await completions.answer(URI, 1, 4, invoked=False) is None
-    await asyncio.sleep(0.05)  # the report runs on the loop
+    await until_async(lambda: state.window.shown, "the failure shown")  # reported on the loop
     assert [kind for kind, _ in state.window.shown] == [types.MessageType.Error]
     assert "cannot load model /nowhere: no such model directory" in state.window.shown[0][1]
 

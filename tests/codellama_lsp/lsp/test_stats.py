@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from codellama_lsp.lsp.stats import Stats
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_word_then_a_line_then_the_rest_is_one_partial_and_one_whole_accept():

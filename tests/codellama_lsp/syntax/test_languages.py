@@ -7,6 +7,8 @@ import pytest
 from codellama_lsp.syntax import languages
 from codellama_lsp.syntax.parsed import ParsedDocument
 
+pytestmark = pytest.mark.unit
+
 SAMPLES = {
     "python": ("app.py", "def f(x):\n    return x + 1\n"),
     "javascript": ("app.js", "function f(x) {\n  return x + 1;\n}\n"),

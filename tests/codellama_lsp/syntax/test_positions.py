@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from codellama_lsp.lsp.documents import Change, Document
 from codellama_lsp.syntax.positions import Encoding, LineIndex, PositionError, units
 
+pytestmark = pytest.mark.unit
+
 TEXT = "a😀b\r\nçd\rx\n"  # an emoji (a surrogate pair in UTF-16), CRLF, a lone CR
 
 

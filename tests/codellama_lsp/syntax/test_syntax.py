@@ -12,6 +12,8 @@ from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import MAX_PARSE_CHARS, ParsedDocument
 from tests.support.paths import TEST_DATA
 
+pytestmark = pytest.mark.unit
+
 DATA = TEST_DATA
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from fim.engines.base import StopReason
 from fim.engines.decoding import StopRules, TextTail, lookup_draft
 from fim.engines.kv_slots import Slot, SlotStore
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_draft_copies_what_followed_the_last_ngram_earlier():

@@ -12,6 +12,8 @@ from fim.engines.local import LoadOptions, LocalEngine, choose_device, choose_dt
 from fim.prompt import FimFormat, build_prompt
 from tests.support.cancel_flags import CancelAfter
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture()
 def prompt_ids(tiny_engine):

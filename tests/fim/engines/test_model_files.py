@@ -10,6 +10,8 @@ import pytest
 
 from fim.engines.options import check_model_files
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def folder(tiny_model, tmp_path):

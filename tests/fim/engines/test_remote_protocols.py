@@ -20,6 +20,8 @@ from fim.prompt import FimFormat, build_prompt
 from fim.prompt_text import parse_prompt_text, prompt_parts, render_prompt_text
 from tests.support.engines import FakeServingEngine
 
+pytestmark = pytest.mark.unit
+
 PREFIX, SUFFIX = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
 
 
@@ -234,9 +236,9 @@ def test_busy_servers_are_retried_after_their_retry_after(fake, tokenizer):
 
 
 def test_an_unreachable_server_is_retried_with_backoff_then_reported(tokenizer):
-    from tests.support.worker_process import free_port
+    from tests.support.ports import closed_port
 
-    remote = engine(f"http://127.0.0.1:{free_port()}", tokenizer, retries=2, backoff_s=0.1)
+    remote = engine(f"http://127.0.0.1:{closed_port()}", tokenizer, retries=2, backoff_s=0.1)
     started = time.monotonic()
     with pytest.raises(EngineError, match="cannot reach the openai engine"):
         remote.generate(GenerationRequest(psm(tokenizer)))

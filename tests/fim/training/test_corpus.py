@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fim.training.corpus import HELD_OUT, directory_corpus, stdlib_corpus
+
+pytestmark = pytest.mark.unit
 
 
 def test_stdlib_corpus_lists_files_and_holds_out_the_listed_ones():

@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 
+import pytest
+
 from fim.prompt import FimFormat, build_prompt
 from fim.tokenizer import load_tokenizer
 from fim.training.fim_transform import PAD, fim_example, packed_rows, split_documents
+
+pytestmark = pytest.mark.unit
 
 SOURCE = '''import os
 

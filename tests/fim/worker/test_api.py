@@ -19,6 +19,8 @@ from fim.prompt_text import prompt_parts, render_prompt_text
 from tests.support.cli import run_cli
 from tests.support.worker_process import running_worker, sse_events
 
+pytestmark = pytest.mark.server
+
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 CASES = [("def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"),

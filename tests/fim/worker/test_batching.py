@@ -12,6 +12,8 @@ from fim.prompt import FimFormat, build_prompt
 from fim.worker.batching import BatchScheduler, Job, QueueFull
 from tests.support.cancel_flags import CancelAfter
 
+pytestmark = pytest.mark.unit
+
 PROMPTS = [("def add(a, b):\n    return ", "\n"), ("import os\n", ""),
            ("class Foo:\n    def __init__(self", "):\n        pass\n"), ("x = 1", "y"),
            ("for i in range(10):\n    print(i", ")\n")]

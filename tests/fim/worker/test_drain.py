@@ -13,6 +13,8 @@ import pytest
 
 from tests.support.worker_process import running_worker, sse_events
 
+pytestmark = pytest.mark.server
+
 LONG = 600  # tokens: long enough to be in flight while the test looks at the draining worker
 
 

@@ -15,6 +15,8 @@ from fim.engines.remote import RemoteEngine, RemoteOptions
 from tests.support.cli import run_cli
 from tests.support.worker_process import running_worker
 
+pytestmark = pytest.mark.server
+
 LONG = {"prompt": [1, 5, 6, 7], "max_tokens": 3000, "temperature": 0, "stream": True,
         "ignore_eos": True}
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.worker_process import running_worker
 
+pytestmark = pytest.mark.server
+
 CLIENTS = 16
 REQUESTS = 200
 SLOTS = 4
@@ -52,6 +54,7 @@ def run_round(url: str, count: int) -> list[object]:
             client.close()
 
 
+@pytest.mark.slow
 def test_every_request_is_answered_and_memory_stays_flat(worker):
     warm = run_round(worker.url, 32)
     assert all(isinstance(a, tuple) for a in warm)
