@@ -11,6 +11,11 @@ from pathlib import Path
 CODE_LLAMA_7B = "codellama/CodeLlama-7b-hf"
 
 
+def download_command(repo_id: str) -> str:
+    """The command that downloads hub model `repo_id` into the Hugging Face cache."""
+    return f"hf download {repo_id}"
+
+
 def looks_like_path(model: str) -> bool:
     """Hub ids are "owner/name"; anything else is a path on this machine."""
     return model.startswith((".", "/", "~")) or model.count("/") != 1 or Path(model).exists()
@@ -23,7 +28,7 @@ def model_not_found(model: str) -> str:
     else:
         why = " and HF_HUB_OFFLINE is set" if offline() else ""
         hub_id, problem = model, f"model {model} is not in the Hugging Face cache{why}"
-    return (f"{problem}; download it with `hf download {hub_id} --local-dir DIR` and pass "
+    return (f"{problem}; download it with `{download_command(hub_id)} --local-dir DIR` and pass "
             "--model DIR, or unset HF_HUB_OFFLINE to download on first use; to try without a "
             "download: `codellama make-tiny-model DIR`, then --model DIR")
 

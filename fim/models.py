@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fim.engines.base import EngineError
 from fim.engines.options import AUTO, DEMO, LoadOptions
-from fim.hub import CODE_LLAMA_7B
+from fim.hub import CODE_LLAMA_7B, download_command
 from fim.instruct import DEFAULT_INSTRUCT_MODEL
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,6 @@ log = logging.getLogger(__name__)
 DEMO_DIR = Path(__file__).resolve().parent / "demo_model"
 _WEIGHT_FILES = ("model.safetensors.index.json", "model.safetensors",
                  "pytorch_model.bin.index.json", "pytorch_model.bin")
-
-
-def download_command(repo_id: str) -> str:
-    return f"huggingface-cli download {repo_id}"
 
 
 def in_local_cache(repo_id: str) -> bool:

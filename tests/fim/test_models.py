@@ -50,7 +50,7 @@ def test_auto_is_the_demo_model_without_code_llama_and_says_so(empty_cache, capl
     with caplog.at_level("WARNING"):
         assert resolve_model(AUTO) == str(DEMO_DIR)
     assert len(caplog.records) == 1
-    assert f"huggingface-cli download {CODE_LLAMA_7B}" in caplog.records[0].getMessage()
+    assert f"hf download {CODE_LLAMA_7B}" in caplog.records[0].getMessage()
 
 
 def test_load_options_default_to_auto_as_the_commands_and_the_server_do(empty_cache):
@@ -65,7 +65,7 @@ def test_auto_is_code_llama_where_it_is_downloaded(empty_cache):
 
 
 def test_a_missing_instruct_model_names_its_download_command(empty_cache):
-    with pytest.raises(EngineError, match=f"huggingface-cli download {DEFAULT_INSTRUCT_MODEL}"):
+    with pytest.raises(EngineError, match=f"hf download {DEFAULT_INSTRUCT_MODEL}"):
         resolve_model(DEFAULT_INSTRUCT_MODEL)
     fake_hub_cache(empty_cache, DEFAULT_INSTRUCT_MODEL)
     assert resolve_model(DEFAULT_INSTRUCT_MODEL) == DEFAULT_INSTRUCT_MODEL
@@ -75,7 +75,7 @@ def test_complete_without_a_model_uses_the_demo_model_offline(empty_cache):
     out = run_cli("complete", "examples/shapes.py:19", cwd=ROOT)
     assert out.returncode == 0, out.stderr
     notes = [line for line in out.stderr.splitlines() if "demo model" in line]
-    assert len(notes) == 1 and "huggingface-cli download codellama/CodeLlama-7b-hf" in notes[0]
+    assert len(notes) == 1 and "hf download codellama/CodeLlama-7b-hf" in notes[0]
     assert out.stdout.strip()
 
 
@@ -85,4 +85,4 @@ def test_edit_without_the_instruct_model_says_how_to_get_it(empty_cache, tmp_pat
     out = run_cli("edit", f"{source}:2", "add type hints", cwd=tmp_path)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1
-    assert f"huggingface-cli download {DEFAULT_INSTRUCT_MODEL}" in out.stderr
+    assert f"hf download {DEFAULT_INSTRUCT_MODEL}" in out.stderr

@@ -253,6 +253,6 @@ def test_the_line_about_code_llama_comes_once_when_auto_falls_back(no_code_llama
         assert raw.wait_for_model()["state"] == "ready"
         on_stderr, in_log = notes_about_code_llama(raw)
         assert len(on_stderr) == 1 and len(in_log) == 1
-        assert "huggingface-cli download codellama/CodeLlama-7b-hf" in in_log[0]
+        assert "hf download codellama/CodeLlama-7b-hf" in in_log[0]
     finally:
         raw.close()
