@@ -1,11 +1,15 @@
-"""The server process's memory over a long session: fewer glibc malloc arenas.
+"""The server process's memory over a long session: glibc's malloc told to give memory back.
 
-glibc gives each thread that meets contention a malloc arena of its own (up to 8 per core), and
-memory freed in one arena serves only that arena's threads. The server's generation, pre-warm,
-indexing and loading threads each freed into their own, so its RSS stepped up by tens of MB over
-the first few thousand edits of a session (`codellama bench memory`: +86 MB from 1,000 to 20,000
-edits with the default arenas, +0.5 MB with two). Two arenas keep that memory shared; the threads
-rarely allocate at the same moment, so they hardly wait on each other.
+Two defaults of glibc's malloc made the server's RSS climb by tens of MB over the first few
+thousand edits of a session and stay there (`codellama bench memory`, BENCHMARKS.md):
+- its mmap threshold rises to the size of the largest block freed (up to 32 MB), so later
+  temporaries of that size (a longer prompt's activations) come from the heap and stay resident
+  after they are freed; a fixed threshold keeps blocks of 128 KiB and more in mappings of their
+  own, returned to the system when freed;
+- each thread that meets contention gets an arena of its own (up to 8 per core), whose freed
+  memory serves only that arena; the generation, pre-warm, indexing and loading threads rarely
+  allocate at the same moment, so two arenas cost them no waiting.
+A variable the user set ($MALLOC_MMAP_THRESHOLD_, $MALLOC_ARENA_MAX) wins.
 """
 
 from __future__ import annotations
@@ -18,23 +22,25 @@ import sys
 
 log = logging.getLogger(__name__)
 
-ARENAS = 2
-_M_ARENA_MAX = -8  # glibc's malloc.h
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+_M_ARENA_MAX = -8
+SETTINGS = (("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, 128 * 1024),
+            ("MALLOC_ARENA_MAX", _M_ARENA_MAX, 2))
 
 
-def limit_malloc_arenas(count: int = ARENAS) -> bool:
-    """Cap glibc's malloc arenas at `count` for this process (call it before threads start);
-    whether it took effect (False on other C libraries, and where $MALLOC_ARENA_MAX is set,
-    which the user chose)."""
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
-        return False
+def tune_malloc() -> list[str]:
+    """Set the mmap threshold and the arena cap above for this process (call it before threads
+    start); the variables it set (none on other C libraries)."""
+    if not sys.platform.startswith("linux"):
+        return []
     name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        mallopt = ctypes.CDLL(name).mallopt if name else None
     except (OSError, AttributeError):  # musl and others have no mallopt
-        return False
-    done = bool(mallopt(ctypes.c_int(_M_ARENA_MAX), ctypes.c_int(count)))
-    log.debug("malloc arenas capped at %d: %s", count, done)
+        mallopt = None
+    if mallopt is None:
+        return []
+    done = [variable for variable, option, value in SETTINGS
+            if variable not in os.environ and mallopt(ctypes.c_int(option), ctypes.c_int(value))]
+    log.debug("malloc tuned: %s", ", ".join(done) or "nothing")
     return done
