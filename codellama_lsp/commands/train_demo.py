@@ -27,18 +27,25 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="model size (default demo; smoke: a model of seconds, for tests)")
     parser.add_argument("--max-steps", type=int,
                         help="stop after N steps in total (default: when --minutes are spent)")
+    parser.add_argument("--compile", choices=["on", "off"], default="on",
+                        help="torch.compile the training step (needs a C++ compiler; the first "
+                        "step then takes a minute; off: slower steps that start at once)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from fim.training.train import TrainOptions, train
+    from fim.training.train import CheckpointError, TrainOptions, train
 
     if args.corpus is not None and not args.corpus.is_dir():
         raise UserError(f"--corpus {args.corpus}: not a directory")
     if args.minutes <= 0:
         raise UserError("--minutes must be positive")
-    model = train(TrainOptions(out=args.out, minutes=args.minutes, corpus=args.corpus,
-                               shape=args.shape, seed=args.seed, max_steps=args.max_steps,
-                               threads=args.threads))
+    options = TrainOptions(out=args.out, minutes=args.minutes, corpus=args.corpus,
+                           shape=args.shape, seed=args.seed, max_steps=args.max_steps,
+                           threads=args.threads, compile=args.compile == "on")
+    try:
+        model = train(options)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
     print(model)
     return 0
