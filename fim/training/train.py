@@ -39,6 +39,7 @@ class TrainOptions:
     out: Path
     minutes: float = 50.0
     corpus: Path | None = None  # None: the standard library
+    packages: bool = False  # also the PyPI packages of `corpus.PYPI`
     shape: str = "demo"
     seed: int = 0
     max_steps: int | None = None
@@ -66,15 +67,16 @@ def train(options: TrainOptions) -> Path:
 
     torch.set_num_threads(options.threads)
     shape = SHAPES[options.shape]
-    corpus = load_corpus(options.corpus)
-    tokenizer = _tokenizer(options, corpus, shape)
+    corpus = load_corpus(options.corpus, options.packages)
+    texts = corpus.train_texts()
+    tokenizer = _tokenizer(options, texts, shape)
     torch.manual_seed(options.seed)
     from transformers import LlamaForCausalLM
 
     model = LlamaForCausalLM(llama_config(shape, tokenizer.vocab_size))
     stepper = Stepper(model, options.learning_rate, options.compile, options.compile_backend)
     state = _resume(options.out / "checkpoint", stepper)
-    documents = _documents(corpus, corpus.train, shape)
+    documents = _documents(texts, shape)
     rows = packed_rows(tokenizer, documents, shape.context, options.seed)
     rows = itertools.islice(rows, state.rows, None)
     _loop(options, stepper, rows, state)
@@ -84,19 +86,18 @@ def train(options: TrainOptions) -> Path:
     return _export(options, model, tokenizer, corpus, state, held_out)
 
 
-def _tokenizer(options: TrainOptions, corpus: Corpus, shape: Shape) -> Tokenizer:
+def _tokenizer(options: TrainOptions, texts: list[str], shape: Shape) -> Tokenizer:
     path = options.out / "tokenizer.model"
     if not path.is_file():
-        print(f"training a {shape.vocab_size}-piece tokenizer on {len(corpus.train)} files",
+        print(f"training a {shape.vocab_size}-piece tokenizer on {len(texts)} files",
               file=sys.stderr)
-        train_tokenizer([corpus.read(n) for n in corpus.train], path, shape.vocab_size,
-                        options.seed)
+        train_tokenizer(texts, path, shape.vocab_size, options.seed)
     return load_tokenizer(path)
 
 
-def _documents(corpus: Corpus, names: list[str], shape: Shape) -> list[str]:
+def _documents(texts: list[str], shape: Shape) -> list[str]:
     max_chars = int(shape.context * CHARS_PER_CONTEXT_TOKEN)
-    return [d for n in names for d in split_documents(corpus.read(n), max_chars)]
+    return [d for text in texts for d in split_documents(text, max_chars)]
 
 
 def _learning_rate(options: TrainOptions, state: State) -> float:
@@ -184,7 +185,7 @@ def _held_out_loss(model, tokenizer: Tokenizer, corpus: Corpus, shape: Shape,
     """Mean loss on the held-out files' FIM rows (one pass, fixed splits)."""
     import torch
 
-    documents = _documents(corpus, corpus.held_out, shape)
+    documents = _documents([corpus.read(name) for name in corpus.held_out], shape)
     if not documents:
         return None
     rows = itertools.islice(packed_rows(tokenizer, documents, shape.context, seed),
@@ -210,11 +211,10 @@ def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, 
     model.to(torch.float16).save_pretrained(directory)
     model.to(torch.float32)
     shutil.copyfile(options.out / "tokenizer.model", directory / "tokenizer.model")
-    (directory / "corpus.json").write_text(json.dumps(
-        {"root": str(corpus.root), "train": corpus.train, "held_out": corpus.held_out},
-        indent=1) + "\n")
+    (directory / "corpus.json").write_text(json.dumps(corpus.manifest(), indent=1) + "\n")
     (directory / "training.json").write_text(json.dumps(
         {"options": {k: str(v) for k, v in asdict(options).items()}, "steps": state.step,
+         "parameters": sum(p.numel() for p in model.parameters()),
          "tokens": state.tokens, "minutes": round(state.elapsed_s / 60, 1),
          "tokens_per_s": state.tokens_per_s,
          "first_loss": round(state.losses[0][1], 4) if state.losses else None,
