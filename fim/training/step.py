@@ -15,6 +15,7 @@ per-step work (optimizer, weight copies, graph launch) is shared by more tokens.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 CLIP_NORM = 1.0
 BETAS = (0.9, 0.95)
@@ -26,7 +27,8 @@ class Stepper:
     optimizer over them."""
 
     def __init__(self, model, learning_rate: float, compile: bool = True,
-                 backend: str = "inductor") -> None:
+                 backend: str | Callable = "inductor") -> None:
+        """`backend`: torch.compile's (tests count compilations with their own)."""
         import torch
 
         self.model = model.to(torch.bfloat16)

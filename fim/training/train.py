@@ -48,7 +48,7 @@ class TrainOptions:
     warmup_steps: int = 30
     threads: int = 2
     compile: bool = True  # torch.compile the step (inductor); off: eager, for quick runs
-    compile_backend: str = "inductor"
+    compile_backend: str = "inductor"  # torch.compile's backend
 
 
 @dataclass
