@@ -8,6 +8,7 @@ from pathlib import Path
 from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.errors import UserError
 from fim.training.model import SHAPES
+from fim.training.train import TrainOptions
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -28,13 +29,19 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "fim/training/corpus.py, installed at the listed versions")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the model, the data order and the FIM splits (default 0)")
-    parser.add_argument("--threads", type=positive_int, default=2,
-                        help="torch threads (default 2; on a busy machine 1 can be faster)")
+    parser.add_argument("--threads", type=positive_int, default=TrainOptions.threads,
+                        help=f"torch threads (default {TrainOptions.threads}: on a busy machine "
+                        "more threads wait for each other; on an idle one with several cores, "
+                        "try more, with --batch-rows 16)")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="demo",
                         help="model size (default demo; smoke: a model of seconds, for tests)")
     parser.add_argument("--sweep", metavar="SHAPE,SHAPE",
                         help="train each shape for --minutes into OUT/SHAPE and compare their "
                         "held-out losses in OUT/sweep.json (instead of --shape)")
+    parser.add_argument("--batch-rows", type=positive_int, default=TrainOptions.batch_rows,
+                        help="rows of the context's length per step (default "
+                        f"{TrainOptions.batch_rows}); with several threads more rows are faster "
+                        "per token but learn less per token early on")
     parser.add_argument("--max-steps", type=positive_int,
                         help="stop after N steps in total (default: when --minutes are spent)")
     parser.add_argument("--compile", choices=["on", "off"], default="on",
@@ -45,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fim.training.corpus import CorpusError
-    from fim.training.train import CheckpointError, TrainOptions, train
+    from fim.training.train import CheckpointError, train
 
     if args.corpus is not None and not args.corpus.is_dir():
         raise UserError(f"--corpus {args.corpus}: not a directory")
@@ -54,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     shapes = _sweep_shapes(args.sweep) if args.sweep else []
     options = TrainOptions(out=args.out, minutes=args.minutes, corpus=args.corpus,
                            packages=args.packages, shape=args.shape, seed=args.seed,
-                           max_steps=args.max_steps, threads=args.threads,
-                           compile=args.compile == "on")
+                           max_steps=args.max_steps, batch_rows=args.batch_rows,
+                           threads=args.threads, compile=args.compile == "on")
     try:
         if shapes:
             from fim.training.sweep import sweep

@@ -1,10 +1,12 @@
 """Tokens per second of the training step, before and after `fim.training.step`, in one process.
 
-`python -m fim.training.speed [--rounds N] [--threads T] [--shape demo]`: the previous recipe (4
-rows of 512 tokens, bf16 autocast over float32 weights, AdamW's default loop) and the current one
-(`Stepper`, 16 rows) run on the same random token ids, interleaved (A, B, A, B, ...; each turn
-about 8,192 tokens) after a warm-up that includes compiling, so that a shared machine's changing
-load falls on both alike. Prints each round, the medians, their ratio and the load average.
+`python -m fim.training.speed [--rounds N] [--threads T] [--current-threads T] [--current-rows R]`:
+the previous recipe (4 rows of 512 tokens, bf16 autocast over float32 weights, AdamW's default
+loop) and the current one (`Stepper`, 16 rows unless told) run on the same random token ids,
+interleaved (A, B, A, B, ...; each turn about 8,192 tokens) after a warm-up that includes
+compiling, so that a shared machine's changing load falls on both alike. Prints each round, the
+medians, their ratio and the load average. `--current-threads` runs the current step with another
+thread count (set before each of its turns) than the previous one's `--threads`.
 """
 
 from __future__ import annotations
@@ -58,11 +60,17 @@ def current_step(shape_name: str, rows: int, compile: bool = True) -> Callable[[
     return step
 
 
-def measure(steps: dict[str, tuple[Callable[[], None], int]], rounds: int) -> dict[str, list]:
+Step = tuple[Callable[[], None], int, int]  # the step, its tokens, its threads
+
+
+def measure(steps: dict[str, Step], rounds: int) -> dict[str, list]:
     """Tokens per second of each step, `rounds` interleaved turns each."""
+    import torch
+
     rates: dict[str, list[float]] = {name: [] for name in steps}
     for number in range(rounds):
-        for name, (step, tokens) in steps.items():
+        for name, (step, tokens, threads) in steps.items():
+            torch.set_num_threads(threads)
             repeats = max(1, TURN_TOKENS // tokens)
             started = time.perf_counter()
             for _ in range(repeats):
@@ -77,17 +85,23 @@ def measure(steps: dict[str, tuple[Callable[[], None], int]], rounds: int) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="the previous default, 2")
+    parser.add_argument("--current-threads", type=int, help="default: --threads")
+    parser.add_argument("--current-rows", type=int, default=16)
     parser.add_argument("--shape", choices=sorted(SHAPES), default="demo")
     args = parser.parse_args()
     import torch
 
-    torch.set_num_threads(args.threads)
     context = SHAPES[args.shape].context
-    steps = {"previous (4 rows)": (previous_step(args.shape, 4), 4 * context),
-             "current (16 rows)": (current_step(args.shape, 16), 16 * context)}
-    print(f"load average at start: {os.getloadavg()}, {args.threads} threads", flush=True)
-    for name, (step, _) in steps.items():
+    threads, rows = args.current_threads or args.threads, args.current_rows
+    steps: dict[str, Step] = {
+        f"previous (4 rows, {args.threads} threads)": (
+            previous_step(args.shape, 4), 4 * context, args.threads),
+        f"current ({rows} rows, {threads} threads)": (
+            current_step(args.shape, rows), rows * context, threads)}
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    for name, (step, _, threads) in steps.items():
+        torch.set_num_threads(threads)  # before compiling: the kernels are made for it
         started = time.perf_counter()
         step()
         step()

@@ -7,9 +7,10 @@ float32, one kernel each), matrix products ~15-18%, SDPA attention ~6-10%, the A
 this size a step is mostly memory traffic and per-operation overhead, not arithmetic.
 
 So the model runs in bfloat16 (the CPU's AMX/AVX512-BF16 units, half the bytes), `torch.compile`
-fuses the elementwise work into a few C++ kernels, the optimizer keeps float32 master weights
-(fused AdamW) so that small updates are not rounded away, and batches are 4x larger so that the
-per-step work (optimizer, weight copies, graph launch) is shared by more tokens.
+fuses the elementwise work into a few C++ kernels, and the optimizer keeps float32 master weights
+(fused AdamW) so that small updates are not rounded away. With several threads, larger batches
+share the per-step work (optimizer, weight copies, the threads' synchronisation) among more
+tokens; with one thread the batch hardly matters.
 """
 
 from __future__ import annotations

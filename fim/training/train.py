@@ -43,10 +43,15 @@ class TrainOptions:
     shape: str = "demo"
     seed: int = 0
     max_steps: int | None = None
-    batch_rows: int = 16
+    # 4 rows learn as much per token as before; more rows are faster only with several threads
+    # (fewer steps to share the optimizer and the threads' synchronisation) and learn less per
+    # token early on (README, "Training speed, corpus and sweep").
+    batch_rows: int = 4
     learning_rate: float = 2e-3
-    warmup_steps: int = 30
-    threads: int = 2
+    warmup_rows: int = 120  # of linear warm-up, whatever the batch (30 steps of 4 rows)
+    # One: on a busy machine two OpenMP threads wait for each other at every kernel, 2-10x
+    # slower than one (measured on 2 shared cores).
+    threads: int = 1
     compile: bool = True  # torch.compile the step (inductor); off: eager, for quick runs
     compile_backend: str = "inductor"  # torch.compile's backend
 
@@ -102,7 +107,8 @@ def _documents(texts: list[str], shape: Shape) -> list[str]:
 
 def _learning_rate(options: TrainOptions, state: State) -> float:
     """Linear warm-up, then cosine decay to a tenth over the run's time (or step) budget."""
-    warmup = min(options.warmup_steps, (options.max_steps or options.warmup_steps * 5) // 5)
+    warmup = max(1, options.warmup_rows // options.batch_rows)
+    warmup = min(warmup, (options.max_steps or warmup * 5) // 5)
     if state.step < warmup:
         return options.learning_rate * (state.step + 1) / warmup
     done = state.elapsed_s / (options.minutes * 60)
