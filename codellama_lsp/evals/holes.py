@@ -120,11 +120,13 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The options first (--context-window against the model's config.json, ...): cutting the
+    # holes parses every file, and a bad option should not wait for that.
+    check_model_args(args, args.max_new_tokens)
     files = collect_files([Path(p) for p in args.paths], None, args.seed)
     holes = [h for path in files for h in cut_holes(path, args.holes, args.seed)]
     if not holes:
         raise UserError("no holes could be cut from the given files")
-    check_model_args(args, args.max_new_tokens)
     engine = engine_from_args(args)
     report = evaluate(engine, holes, args.fim, args.max_new_tokens, args.no_cleanup)
     report.files = len({h.path for h in holes})

@@ -2,7 +2,7 @@
 
 `train(TrainOptions(out=...))` writes into `out`: `tokenizer.model`, `checkpoint/` (resumed from
 when present), `model/` (config.json, tokenizer.model, model.safetensors in float16, the corpus
-and training manifests) and `loss.png`.
+and training manifests) and `loss.png`. The step itself is `fim.training.step`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,16 @@ from fim.training.corpus import Corpus, load_corpus
 from fim.training.fim_transform import PAD, packed_rows, split_documents
 from fim.training.model import SHAPES, Shape, llama_config
 from fim.training.progress import Progress
+from fim.training.step import Stepper
 from fim.training.tokenizer_training import train_tokenizer
 
 CHECKPOINT_EVERY_S = 120.0
 CHARS_PER_CONTEXT_TOKEN = 2.5  # a document's length in characters per token of context
+CHECKPOINT_FORMAT = 2  # 2: float32 master weights and a bfloat16 model (1 had no "format")
+
+
+class CheckpointError(Exception):
+    """A checkpoint this version cannot resume from."""
 
 
 @dataclass(frozen=True)
@@ -33,13 +39,21 @@ class TrainOptions:
     out: Path
     minutes: float = 50.0
     corpus: Path | None = None  # None: the standard library
+    packages: bool = False  # also the PyPI packages of `corpus.PYPI`
     shape: str = "demo"
     seed: int = 0
     max_steps: int | None = None
+    # 4 rows learn as much per token as before; more rows are faster only with several threads
+    # (fewer steps to share the optimizer and the threads' synchronisation) and learn less per
+    # token early on (README, "Training speed, corpus and sweep").
     batch_rows: int = 4
     learning_rate: float = 2e-3
-    warmup_steps: int = 30
-    threads: int = 2
+    warmup_rows: int = 120  # of linear warm-up, whatever the batch (30 steps of 4 rows)
+    # One: on a busy machine two OpenMP threads wait for each other at every kernel, 2-10x
+    # slower than one (measured on 2 shared cores).
+    threads: int = 1
+    compile: bool = True  # torch.compile the step (inductor); off: eager, for quick runs
+    compile_backend: str = "inductor"  # torch.compile's backend
 
 
 @dataclass
@@ -49,6 +63,7 @@ class State:
     tokens: int = 0
     elapsed_s: float = 0.0
     losses: list[tuple[int, float]] = field(default_factory=list)
+    tokens_per_s: int = 0  # the last run's speed (after its first step)
 
 
 def train(options: TrainOptions) -> Path:
@@ -57,42 +72,43 @@ def train(options: TrainOptions) -> Path:
 
     torch.set_num_threads(options.threads)
     shape = SHAPES[options.shape]
-    corpus = load_corpus(options.corpus)
-    tokenizer = _tokenizer(options, corpus, shape)
+    corpus = load_corpus(options.corpus, options.packages)
+    texts = corpus.train_texts()
+    tokenizer = _tokenizer(options, texts, shape)
     torch.manual_seed(options.seed)
     from transformers import LlamaForCausalLM
 
     model = LlamaForCausalLM(llama_config(shape, tokenizer.vocab_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate,
-                                  betas=(0.9, 0.95), weight_decay=0.1)
-    state = _resume(options.out / "checkpoint", model, optimizer)
-    documents = _documents(corpus, corpus.train, shape)
+    stepper = Stepper(model, options.learning_rate, options.compile, options.compile_backend)
+    state = _resume(options.out / "checkpoint", stepper)
+    documents = _documents(texts, shape)
     rows = packed_rows(tokenizer, documents, shape.context, options.seed)
     rows = itertools.islice(rows, state.rows, None)
-    _loop(options, model, optimizer, rows, state)
-    _save_checkpoint(options.out / "checkpoint", model, optimizer, state)
+    _loop(options, stepper, rows, state)
+    _save_checkpoint(options.out / "checkpoint", stepper, state)
+    model = stepper.float32_model()
     held_out = _held_out_loss(model, tokenizer, corpus, shape, options.seed)
     return _export(options, model, tokenizer, corpus, state, held_out)
 
 
-def _tokenizer(options: TrainOptions, corpus: Corpus, shape: Shape) -> Tokenizer:
+def _tokenizer(options: TrainOptions, texts: list[str], shape: Shape) -> Tokenizer:
     path = options.out / "tokenizer.model"
     if not path.is_file():
-        print(f"training a {shape.vocab_size}-piece tokenizer on {len(corpus.train)} files",
+        print(f"training a {shape.vocab_size}-piece tokenizer on {len(texts)} files",
               file=sys.stderr)
-        train_tokenizer([corpus.read(n) for n in corpus.train], path, shape.vocab_size,
-                        options.seed)
+        train_tokenizer(texts, path, shape.vocab_size, options.seed)
     return load_tokenizer(path)
 
 
-def _documents(corpus: Corpus, names: list[str], shape: Shape) -> list[str]:
+def _documents(texts: list[str], shape: Shape) -> list[str]:
     max_chars = int(shape.context * CHARS_PER_CONTEXT_TOKEN)
-    return [d for n in names for d in split_documents(corpus.read(n), max_chars)]
+    return [d for text in texts for d in split_documents(text, max_chars)]
 
 
 def _learning_rate(options: TrainOptions, state: State) -> float:
     """Linear warm-up, then cosine decay to a tenth over the run's time (or step) budget."""
-    warmup = min(options.warmup_steps, (options.max_steps or options.warmup_steps * 5) // 5)
+    warmup = max(1, options.warmup_rows // options.batch_rows)
+    warmup = min(warmup, (options.max_steps or warmup * 5) // 5)
     if state.step < warmup:
         return options.learning_rate * (state.step + 1) / warmup
     done = state.elapsed_s / (options.minutes * 60)
@@ -107,41 +123,26 @@ def _finished(options: TrainOptions, state: State) -> bool:
     return state.elapsed_s >= options.minutes * 60
 
 
-def _loop(options: TrainOptions, model, optimizer, rows: Iterator[list[int]],
+def _loop(options: TrainOptions, stepper: Stepper, rows: Iterator[list[int]],
           state: State) -> None:
-    progress = Progress(options.minutes * 60, options.max_steps)
+    progress = Progress(options.minutes * 60, options.max_steps, state.tokens, state.elapsed_s)
     last_checkpoint = time.monotonic()
-    model.train()
+    stepper.model.train()
     while not _finished(options, state):
         started = time.monotonic()
-        batch = [next(rows) for _ in range(options.batch_rows)]
-        for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(options, state)
-        loss, tokens = _step(model, optimizer, batch)
+        ids, labels = _tensors([next(rows) for _ in range(options.batch_rows)])
+        loss = stepper.step(ids, labels, _learning_rate(options, state))
         state.step += 1
-        state.rows += len(batch)
-        state.tokens += tokens
+        state.rows += options.batch_rows
+        state.tokens += int((labels != -100).sum())
         state.elapsed_s += time.monotonic() - started
         state.losses.append((state.tokens, loss))
         progress.update(state.step, state.tokens, state.elapsed_s, loss)
         if time.monotonic() - last_checkpoint > CHECKPOINT_EVERY_S:
-            _save_checkpoint(options.out / "checkpoint", model, optimizer, state)
+            _save_checkpoint(options.out / "checkpoint", stepper, state)
             last_checkpoint = time.monotonic()
     progress.close()
-
-
-def _step(model, optimizer, batch: list[list[int]]) -> tuple[float, int]:
-    """One optimizer step on `batch`; returns its loss and the number of trained tokens."""
-    import torch
-
-    ids, labels = _tensors(batch)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        loss = model(input_ids=ids, labels=labels).loss
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return float(loss.detach()), int((labels != -100).sum())
+    state.tokens_per_s = round(progress.rate())
 
 
 def _tensors(batch: list[list[int]]):
@@ -155,25 +156,29 @@ def _tensors(batch: list[list[int]]):
     return ids, labels
 
 
-def _save_checkpoint(directory: Path, model, optimizer, state: State) -> None:
+def _save_checkpoint(directory: Path, stepper: Stepper, state: State) -> None:
     import torch
 
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / "state.pt.partial"
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "state": asdict(state)}, partial)
+    torch.save({"format": CHECKPOINT_FORMAT, **stepper.state_dict(), "state": asdict(state)},
+               partial)
     partial.replace(directory / "state.pt")  # a crash mid-write leaves the last one intact
 
 
-def _resume(directory: Path, model, optimizer) -> State:
+def _resume(directory: Path, stepper: Stepper) -> State:
     import torch
 
     path = directory / "state.pt"
     if not path.is_file():
         return State()
     saved = torch.load(path, weights_only=False)
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
+    if saved.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} was written by an earlier training recipe (float32 weights, 4-row "
+            "batches), which this version cannot resume; train into a new folder, or delete "
+            f"{directory} to start again")
+    stepper.load_state_dict(saved)
     state = State(**saved["state"])
     state.losses = [tuple(x) for x in state.losses]  # type: ignore[misc]
     print(f"resuming from {path} at step {state.step} ({state.tokens:,} tokens)",
@@ -186,7 +191,7 @@ def _held_out_loss(model, tokenizer: Tokenizer, corpus: Corpus, shape: Shape,
     """Mean loss on the held-out files' FIM rows (one pass, fixed splits)."""
     import torch
 
-    documents = _documents(corpus, corpus.held_out, shape)
+    documents = _documents([corpus.read(name) for name in corpus.held_out], shape)
     if not documents:
         return None
     rows = itertools.islice(packed_rows(tokenizer, documents, shape.context, seed),
@@ -212,12 +217,12 @@ def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, 
     model.to(torch.float16).save_pretrained(directory)
     model.to(torch.float32)
     shutil.copyfile(options.out / "tokenizer.model", directory / "tokenizer.model")
-    (directory / "corpus.json").write_text(json.dumps(
-        {"root": str(corpus.root), "train": corpus.train, "held_out": corpus.held_out},
-        indent=1) + "\n")
+    (directory / "corpus.json").write_text(json.dumps(corpus.manifest(), indent=1) + "\n")
     (directory / "training.json").write_text(json.dumps(
         {"options": {k: str(v) for k, v in asdict(options).items()}, "steps": state.step,
+         "parameters": sum(p.numel() for p in model.parameters()),
          "tokens": state.tokens, "minutes": round(state.elapsed_s / 60, 1),
+         "tokens_per_s": state.tokens_per_s,
          "first_loss": round(state.losses[0][1], 4) if state.losses else None,
          "final_loss": _recent_loss(state), "held_out_loss": held_out,
          "machine": f"{platform.processor() or platform.machine()}, "

@@ -57,6 +57,7 @@ MODEL_COMMANDS = {
     "edit": ["edit", "{src}:2", "tidy", "--model", "{model}"],
     "serve": ["serve", "--model", "{model}", "--port", "0"],
     "lsp": ["lsp", "--model", "{model}"],
+    "eval holes": ["eval", "holes", "{src}", "--model", "{model}"],
 }
 MODEL_OPTIONS = [
     (["--device", "tpu"], "--device", "auto, cpu, cuda, cuda:N or mps"),

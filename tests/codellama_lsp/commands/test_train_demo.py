@@ -1,9 +1,12 @@
 """`codellama train-demo`: a smoke run of the real recipe (a model of seconds) that learns,
-writes a loadable model and a loss curve, and resumes from its checkpoint."""
+writes a loadable model and a loss curve, prints its speed, and resumes from its checkpoint; the
+shape sweep at smoke size. `--compile off` here: compiling takes longer than these runs (the
+compiled step is checked in tests/fim/training/test_step.py)."""
 
 from __future__ import annotations
 
 import json
+import re
 import sysconfig
 from pathlib import Path
 
@@ -17,20 +20,26 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SMALL_CORPUS = ["string.py", "textwrap.py", "shlex.py", "base64.py", "glob.py"]
 
 
-@pytest.mark.slow
-def test_smoke_training_learns_and_resumes(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
     for name in SMALL_CORPUS:
-        (corpus / name).write_text((STDLIB / name).read_text(encoding="utf-8"))
+        (folder / name).write_text((STDLIB / name).read_text(encoding="utf-8"))
+    return folder
+
+
+@pytest.mark.slow
+def test_smoke_training_learns_and_resumes(tmp_path, corpus):
     out_dir = tmp_path / "run"
     first = run_cli("train-demo", str(out_dir), "--corpus", str(corpus), "--shape", "smoke",
-                    "--max-steps", "12", "--minutes", "2", timeout=600)
+                    "--max-steps", "12", "--minutes", "2", "--compile", "off", timeout=600)
     assert first.returncode == 0, first.stderr
     assert "tok/s" in first.stderr and "loss" in first.stderr and "left" in first.stderr
+    assert re.search(r"trained [\d,]+ tokens in \d+:\d\d: [\d,]+ tok/s", first.stderr)
     model = out_dir / "model"
     training = json.loads((model / "training.json").read_text())
-    assert training["steps"] == 12
+    assert training["steps"] == 12 and training["tokens_per_s"] > 0
     assert training["final_loss"] < training["first_loss"] - 0.3
     assert (out_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"config.json", "tokenizer.model", "model.safetensors"} <= {
@@ -39,7 +48,7 @@ def test_smoke_training_learns_and_resumes(tmp_path):
     assert "glob.py" in corpus_list["held_out"] and "glob.py" not in corpus_list["train"]
 
     again = run_cli("train-demo", str(out_dir), "--corpus", str(corpus), "--shape", "smoke",
-                    "--max-steps", "16", "--minutes", "2", timeout=600)
+                    "--max-steps", "16", "--minutes", "2", "--compile", "off", timeout=600)
     assert again.returncode == 0, again.stderr
     assert "resuming from" in again.stderr and "at step 12" in again.stderr
     assert json.loads((model / "training.json").read_text())["steps"] == 16
@@ -52,3 +61,39 @@ def test_smoke_training_learns_and_resumes(tmp_path):
 def test_a_missing_corpus_folder_is_one_line(tmp_path):
     out = run_cli("train-demo", str(tmp_path / "run"), "--corpus", str(tmp_path / "nope"))
     assert out.returncode == 2 and "not a directory" in out.stderr
+
+
+def test_a_checkpoint_of_the_earlier_recipe_is_refused_in_one_line(tmp_path, corpus):
+    import torch
+
+    checkpoint = tmp_path / "run" / "checkpoint"
+    checkpoint.mkdir(parents=True)
+    torch.save({"model": {}, "optimizer": {}, "state": {"step": 5}}, checkpoint / "state.pt")
+    out = run_cli("train-demo", str(tmp_path / "run"), "--corpus", str(corpus), "--shape",
+                  "smoke", "--max-steps", "2", "--compile", "off", timeout=600)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("codellama train-demo: error: ")
+    assert "earlier training recipe" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_sweep_trains_each_shape_on_one_tokenizer_and_compares_held_out_loss(tmp_path,
+                                                                              corpus):
+    out_dir = tmp_path / "sweep"
+    out = run_cli("train-demo", str(out_dir), "--corpus", str(corpus), "--sweep",
+                  "smoke,smoke-3x64", "--max-steps", "3", "--compile", "off", timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((out_dir / "sweep.json").read_text())
+    assert [row["shape"] for row in rows] == ["smoke", "smoke-3x64"]
+    assert rows[0]["layers"] == 2 and rows[1]["layers"] == 3
+    assert rows[0]["parameters"] < rows[1]["parameters"]
+    assert all(row["held_out_loss"] > 0 and row["tokens"] > 0 for row in rows)
+    shared = (out_dir / "tokenizer.model").read_bytes()
+    assert all((out_dir / name / "model" / "tokenizer.model").read_bytes() == shared
+               for name in ("smoke", "smoke-3x64"))
+    assert "held-out loss" in out.stdout and "smoke-3x64" in out.stdout
+
+
+def test_a_sweep_of_unknown_or_mixed_shapes_is_one_line(tmp_path):
+    for shapes, says in (("demo,nope", "choose shapes from"), ("demo,smoke", "vocabulary")):
+        out = run_cli("train-demo", str(tmp_path / "run"), "--sweep", shapes)
+        assert out.returncode == 2 and says in out.stderr, out.stderr
