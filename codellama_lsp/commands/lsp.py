@@ -19,7 +19,6 @@ from typing import Any
 from codellama_lsp.commands.model_args import add_model_args, check_model_args
 from codellama_lsp.errors import UserError
 from codellama_lsp.lsp.lifetime import CAN_WATCH, ClientWatch, end_process, process_exists
-from codellama_lsp.lsp.process_memory import tune_malloc
 from codellama_lsp.lsp.settings import Settings
 from fim.engines.options import check_model
 from fim.models import AUTO, auto_model, resolve_model
@@ -113,7 +112,6 @@ def choose_transport(args: argparse.Namespace) -> Serve:
 
 
 def run(args: argparse.Namespace) -> int:
-    tune_malloc()  # before any thread starts: a long session's RSS stays flat
     serve = choose_transport(args)
     pid = args.client_process_id
     if pid is not None and CAN_WATCH and not process_exists(pid):

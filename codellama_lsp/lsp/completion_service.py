@@ -65,7 +65,7 @@ class _Shown:
 class CompletionService:
     def __init__(self, state: ServerState) -> None:
         self.state = state
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler(when_idle=state.freed_memory.give_back)
         self.cache = SuggestionCache()
         self.stats = Stats()
         # Engines keep one KV cache per key: this server's, one per document.

@@ -95,7 +95,7 @@ class Prewarmer:
         self.stats = stats
         self.cache_key = cache_key
         self.rest_s = rest_s
-        self.runner = Runner(1, "prewarm")
+        self.runner = Runner(1, "prewarm", state.freed_memory.give_back)
         self._cancel = threading.Event()
         self._task: asyncio.Future | None = None  # kept: a task nobody holds may be collected
         self.cursors = RecentCursors()

@@ -1,15 +1,13 @@
-"""The server process's memory over a long session: glibc's malloc told to give memory back.
+"""The server process's memory over a long session: freed memory given back to the system.
 
-Two defaults of glibc's malloc made the server's RSS climb by tens of MB over the first few
-thousand edits of a session and stay there (`codellama bench memory`, BENCHMARKS.md):
-- its mmap threshold rises to the size of the largest block freed (up to 32 MB), so later
-  temporaries of that size (a longer prompt's activations) come from the heap and stay resident
-  after they are freed; a fixed threshold keeps blocks of 128 KiB and more in mappings of their
-  own, returned to the system when freed;
-- each thread that meets contention gets an arena of its own (up to 8 per core), whose freed
-  memory serves only that arena; the generation, pre-warm, indexing and loading threads rarely
-  allocate at the same moment, so two arenas cost them no waiting.
-A variable the user set ($MALLOC_MMAP_THRESHOLD_, $MALLOC_ARENA_MAX) wins.
+glibc's malloc keeps what a program frees for its next allocations: its mmap threshold rises to
+the largest block freed (up to 32 MB), so a long prompt's temporaries come from the heap
+afterwards, and each thread that meets contention gets an arena of its own. So the server's RSS
+climbed by 80 MB or more over the first few thousand edits of a session and stayed there
+(`codellama bench memory`, BENCHMARKS.md). Fixing the threshold instead cost a 7B model on the CPU
+30% more time to read a prompt and 25% more per token (every large temporary paged in anew), so
+the memory is given back only when the model's threads have run dry: `malloc_trim`, at most
+every few seconds, in the thread whose work just ended.
 """
 
 from __future__ import annotations
@@ -17,30 +15,47 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import os
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
-_M_ARENA_MAX = -8
-SETTINGS = (("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, 128 * 1024),
-            ("MALLOC_ARENA_MAX", _M_ARENA_MAX, 2))
+TRIM_EVERY_S = 5.0
 
 
-def tune_malloc() -> list[str]:
-    """Set the mmap threshold and the arena cap above for this process (call it before threads
-    start); the variables it set (none on other C libraries)."""
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where this process has it."""
     if not sys.platform.startswith("linux"):
-        return []
+        return None
     name = ctypes.util.find_library("c")
     try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):  # musl and others have no mallopt
-        mallopt = None
-    if mallopt is None:
-        return []
-    done = [variable for variable, option, value in SETTINGS
-            if variable not in os.environ and mallopt(ctypes.c_int(option), ctypes.c_int(value))]
-    log.debug("malloc tuned: %s", ", ".join(done) or "nothing")
-    return done
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # musl and others have none
+        return None
+
+
+class FreedMemory:
+    """Gives the memory malloc holds unused back to the system, at most every `every_s`."""
+
+    def __init__(self, every_s: float = TRIM_EVERY_S) -> None:
+        self.every_s = every_s
+        self.trims = 0
+        self._trim = _malloc_trim()
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def give_back(self) -> None:
+        """Trim now unless a trim ran in the last `every_s` (or another thread is trimming)."""
+        if self._trim is None or not self._lock.acquire(blocking=False):
+            return
+        try:
+            now = time.monotonic()
+            if now - self._last < self.every_s:
+                return
+            self._last = now
+            self._trim(0)
+            self.trims += 1
+        finally:
+            self._lock.release()

@@ -32,9 +32,11 @@ class _Job(Generic[T]):
 
 
 class Runner:
-    def __init__(self, threads: int, name: str) -> None:
+    def __init__(self, threads: int, name: str,
+                 when_idle: Callable[[], None] | None = None) -> None:
         self.name = name
         self.max_threads = threads
+        self.when_idle = when_idle  # called in a runner's thread whose work left none behind
         self.started = 0  # work that began in a thread
         self.running = 0  # work in a thread now
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -106,6 +108,9 @@ class Runner:
             self._do(job)
             with self._lock:
                 self._outstanding -= 1
+                idle = self._outstanding == 0
+            if idle and self.when_idle is not None:
+                self.when_idle()
 
     def _do(self, job: _Job) -> None:
         if not job.future.set_running_or_notify_cancel():

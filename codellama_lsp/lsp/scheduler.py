@@ -20,8 +20,9 @@ T = TypeVar("T")
 
 
 class Scheduler:
-    def __init__(self, max_threads: int = 4) -> None:
-        self.runner = Runner(max_threads, "generation")
+    def __init__(self, max_threads: int = 4,
+                 when_idle: Callable[[], None] | None = None) -> None:
+        self.runner = Runner(max_threads, "generation", when_idle)
         # Touched on the event loop only.
         self._latest: dict[str, threading.Event] = {}
         self._turns: dict[str, asyncio.Lock] = {}

@@ -16,6 +16,7 @@ from codellama_lsp.lsp.client_window import ClientWindow
 from codellama_lsp.lsp.documents import Change, Document, DocumentStore
 from codellama_lsp.lsp.engine_pool import EnginePool
 from codellama_lsp.lsp.model_loading import Models
+from codellama_lsp.lsp.process_memory import FreedMemory
 from codellama_lsp.lsp.settings import Settings, update_settings
 from codellama_lsp.syntax.positions import Encoding
 
@@ -30,6 +31,8 @@ class ServerState:
     documents: DocumentStore = field(default_factory=DocumentStore)
     snippets: SnippetSource = field(default_factory=SnippetSource)
     encoding: Encoding = Encoding.UTF16
+    # Memory the model's threads freed, given back to the system once they run dry.
+    freed_memory: FreedMemory = field(default_factory=FreedMemory)
     models: Models = field(init=False)
 
     def __post_init__(self) -> None:
