@@ -49,8 +49,9 @@ class Stepper:
         """One optimizer step on a batch; returns its loss."""
         import torch
 
-        loss = self._compiled_or_eager_loss(ids, labels)
-        loss.backward()
+        with torch.enable_grad():  # whatever the process's mode (loading a model turns it off)
+            loss = self._compiled_or_eager_loss(ids, labels)
+            loss.backward()
         for master, param in zip(self.master, self.params):
             master.grad = param.grad.float()
             param.grad = None
