@@ -233,7 +233,7 @@ async def measure(model: str, args: argparse.Namespace, scratch: Path) -> dict:
         "server_prewarms": stats.get("prewarms"),
         "baseline_edits": args.baseline_edits, "max_growth_mb": args.max_growth_mb,
         "rss_mb": {"model_loaded": round(loaded, 1), "baseline": round(baseline, 1),
-                   "end": round(end, 1), "growth": round(end - baseline, 1),
+                   "end": round(end, 1), "growth": round(round(end, 1) - round(baseline, 1), 1),
                    "peak": round(max([end, *(rss for _, rss in counts.checkpoints)]), 1)},
         "checkpoints": counts.checkpoints,
         "seconds": round(time.perf_counter() - started, 1),

@@ -37,7 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="model size (default demo; smoke: a model of seconds, for tests)")
     parser.add_argument("--sweep", metavar="SHAPE,SHAPE",
                         help="train each shape for --minutes into OUT/SHAPE and compare their "
-                        "held-out losses in OUT/sweep.json (instead of --shape)")
+                        "held-out losses in OUT/sweep.json (instead of --shape; default: no "
+                        "sweep)")
     parser.add_argument("--batch-rows", type=positive_int, default=TrainOptions.batch_rows,
                         help="rows of the context's length per step (default "
                         f"{TrainOptions.batch_rows}); with several threads more rows are faster "
