@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-TRIM_EVERY_S = 5.0
+TRIM_EVERY_S = 1.0
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
