@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from codellama_lsp.next_edit.mode import MODES, Mode
 from fim.engines.compiled_step import COMPILE_MODES
 from fim.engines.local import DEFAULT_CONTEXT_WINDOW, DTYPES
 from fim.engines.options import (
@@ -215,6 +216,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("editMaxNewTokens", "integer", None, "cap on an edit's answer (`codellama edit "
             "--max-new-tokens`); by default twice the selection's tokens plus 128",
             low=1, high=8192),
+    # Next-edit suggestions.
+    Setting("nextEdits", "string", Mode.FIM.value, "next-edit suggestions "
+            "(`textDocument/copilotInlineEdit`, the code action \"Apply next edit\"): `off`; "
+            "`rules` (model-free: rename propagation, repeated edits); `fim` (the rules, else the "
+            "completion model regenerates a line they or a syntax error point to); `instruct` "
+            "(the rules, else `instructModel` rewrites the lines around the cursor)",
+            choices=MODES),
+    Setting("nextEditDelayMs", "integer", 500, "milliseconds a document must rest unchanged "
+            "before a next edit is computed for it; a change meanwhile cancels it",
+            low=0, high=10_000),
     # Latency of the local engine.
     Setting("kvReuse", "boolean", True, "local engine: keep KV caches between requests, one "
             "per document (and one per edit), least recently used dropped beyond twice the "

@@ -46,7 +46,7 @@ class EditTarget:
 
 def parse_target(raw: Any) -> EditTarget:
     """An EditTarget from request params or a command argument; EditParamsError if malformed."""
-    raw = _plain(raw)
+    raw = plain(raw)
     if not isinstance(raw, dict):
         raise EditParamsError("expected {textDocument: {uri}, range, instruction}")
     document = raw.get("textDocument")
@@ -100,12 +100,12 @@ def _code_action(action: EditAction, kind: str, target: EditTarget) -> types.Cod
         title=action.title, command=EDIT_COMMAND, arguments=[target.as_argument()]))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """pygls hands custom params over as namedtuples: back to dicts and lists."""
     if hasattr(value, "_asdict"):
-        return {key: _plain(item) for key, item in value._asdict().items()}
+        return {key: plain(item) for key, item in value._asdict().items()}
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value

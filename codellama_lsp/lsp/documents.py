@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pygls.uris import to_fs_path
@@ -51,20 +52,28 @@ class Document:
             self._index = LineIndex(self.text)
         return self._index
 
-    def apply(self, change: Change, encoding: Encoding) -> None:
-        """Apply one change. Positions past the end mean the end, as editors intend."""
+    def apply(self, change: Change, encoding: Encoding) -> tuple[int, int]:
+        """Apply one change; the offsets it replaced in the text before. Positions past the end
+        mean the end, as editors intend."""
         if change.start is None or change.end is None:
-            self._replace(0, len(self.text), change.text)
-            return
-        start = self.index.offset(*change.start, encoding, clamp=True)
-        end = self.index.offset(*change.end, encoding, clamp=True)
-        self._replace(min(start, end), max(start, end), change.text)
+            replaced = (0, len(self.text))
+        else:
+            start = self.index.offset(*change.start, encoding, clamp=True)
+            end = self.index.offset(*change.end, encoding, clamp=True)
+            replaced = (min(start, end), max(start, end))
+        self._replace(*replaced, change.text)
+        return replaced
 
     def _replace(self, start: int, end: int, text: str) -> None:
         # The one place where edits land: the text and its tree change together.
         self.parsed.apply_edit(start, end, text)
         self.text = self.parsed.text
         self.last_edit_offset = start
+
+
+# Told of each change as it is applied: the document, its text before, the replaced offsets of
+# that text and the new text (the edit history listens).
+ChangeObserver = Callable[[Document, str, int, int, str], None]
 
 
 class DocumentStore:
@@ -76,10 +85,14 @@ class DocumentStore:
         self._documents[uri] = document
         return document
 
-    def change(self, uri: str, version: int, changes: list[Change], encoding: Encoding) -> Document:
+    def change(self, uri: str, version: int, changes: list[Change], encoding: Encoding,
+               observe: ChangeObserver | None = None) -> Document:
         document = self.get(uri)
         for change in changes:
-            document.apply(change, encoding)
+            before = document.text
+            start, end = document.apply(change, encoding)
+            if observe is not None:
+                observe(document, before, start, end, change.text)
         document.version = version
         return document
 

@@ -28,6 +28,16 @@ from codellama_lsp.lsp.edit_service import (
     rpc_error,
 )
 from codellama_lsp.lsp.lifetime import ClientWatch
+from codellama_lsp.lsp.next_edit_service import NextEditService
+from codellama_lsp.lsp.next_edit_wire import (
+    ACCEPT_NEXT_EDIT_COMMAND,
+    APPLY_NEXT_EDIT_COMMAND,
+    DID_SHOW_METHOD,
+    INLINE_EDIT_METHOD,
+    NextEditParamsError,
+    parse_request,
+    shown_id,
+)
 from codellama_lsp.lsp.prewarm import PREWARM_METHOD, parse_cursor
 from codellama_lsp.lsp.protocol import CodeLlamaProtocol
 from codellama_lsp.lsp.settings import SECTION, Settings
@@ -51,6 +61,7 @@ class CodeLlamaServer(LanguageServer):
         self.state = ServerState(defaults, LspWindow(self))
         self.completions = CompletionService(self.state)
         self.edits = EditService(self.state)
+        self.next_edits = NextEditService(self.state)
         self.loop: asyncio.AbstractEventLoop | None = None  # known once the client is there
         self.client_watch: ClientWatch | None = None  # set by `codellama lsp`
 
@@ -82,6 +93,10 @@ def create_server(defaults: Settings | None = None) -> CodeLlamaServer:
         code_action_kinds=[types.CodeActionKind.RefactorRewrite,
                            types.CodeActionKind.QuickFix]))(code_action)
     server.command(EDIT_COMMAND)(run_edit)
+    server.feature(INLINE_EDIT_METHOD)(inline_edit)
+    server.feature(DID_SHOW_METHOD)(did_show_inline_edit)
+    server.command(ACCEPT_NEXT_EDIT_COMMAND)(accept_next_edit)
+    server.command(APPLY_NEXT_EDIT_COMMAND)(apply_next_edit)
     return server
 
 
@@ -127,11 +142,13 @@ async def _watch_workspace_files(ls: CodeLlamaServer) -> None:
 def shutdown(ls: CodeLlamaServer, params: None) -> None:
     ls.completions.shutdown()
     ls.edits.shutdown()
+    ls.next_edits.shutdown()
 
 
 def exit_(ls: CodeLlamaServer, params: None) -> None:
     ls.completions.shutdown()  # an exit without shutdown must not wait for a generation
     ls.edits.shutdown()
+    ls.next_edits.shutdown()
 
 
 # -- documents and the workspace -----------------------------------------------------------------
@@ -150,6 +167,7 @@ def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -
     except UnknownDocument as exc:
         log.warning("didChange ignored: %s", exc)
         return
+    ls.next_edits.document_changed(document.uri)
     ls.completions.document_changed(document)
 
 
@@ -163,6 +181,7 @@ def _change(change: types.TextDocumentContentChangeEvent) -> Change:
 def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.state.close(params.text_document.uri)
     ls.completions.forget(params.text_document.uri)
+    ls.next_edits.forget(params.text_document.uri)
 
 
 def did_change_watched_files(ls: CodeLlamaServer,
@@ -232,6 +251,7 @@ def cursor_rested(ls: CodeLlamaServer, params: Any) -> None:
 
 async def _answer(ls: CodeLlamaServer, uri: str, position: types.Position, invoked: bool
                   ) -> Answer | None:
+    ls.next_edits.yield_to_completion()  # a next edit never holds the model from a completion
     try:
         return await ls.completions.answer(uri, position.line, position.character, invoked)
     except PositionError as exc:
@@ -266,7 +286,8 @@ def accept(ls: CodeLlamaServer, *args: Any) -> bool:
 
 
 def stats(ls: CodeLlamaServer, params: Any) -> dict:
-    return {**ls.completions.report(), "edits": ls.edits.report()}
+    return {**ls.completions.report(), "edits": ls.edits.report(),
+            "next_edits": ls.next_edits.report()}
 
 
 def document_text(ls: CodeLlamaServer, params: Any) -> dict:
@@ -293,10 +314,41 @@ async def edit(ls: CodeLlamaServer, params: Any) -> dict:
     return computed.as_result()
 
 
-def code_action(ls: CodeLlamaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    return ls.edits.code_actions(params, ls.has("workspace.apply_edit"))
+async def code_action(ls: CodeLlamaServer, params: types.CodeActionParams
+                      ) -> list[types.CodeAction]:
+    applies = ls.has("workspace.apply_edit")
+    return ls.edits.code_actions(params, applies) + \
+        await ls.next_edits.code_actions(params, applies)
 
 
 async def run_edit(ls: CodeLlamaServer, *args: Any) -> dict:
     return await ls.edits.execute(list(args), ls.workspace_apply_edit_async,
                                   ls.has("workspace.workspace_edit.document_changes"))
+
+
+# -- next-edit suggestions (next_edit_service; the wire is Copilot's) ------------------------------
+
+async def inline_edit(ls: CodeLlamaServer, params: Any) -> dict:
+    """`textDocument/copilotInlineEdit` {textDocument: {uri, version}, position} -> {edits};
+    cancellable with $/cancelRequest."""
+    try:
+        request = parse_request(params)
+    except NextEditParamsError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    return {"edits": await ls.next_edits.suggest(request)}
+
+
+def did_show_inline_edit(ls: CodeLlamaServer, params: Any) -> None:
+    """`textDocument/didShowInlineEdit` {item: {command: {arguments: [id]}}}."""
+    ls.next_edits.shown(shown_id(params))
+
+
+def accept_next_edit(ls: CodeLlamaServer, *args: Any) -> bool:
+    """`codellama.acceptNextEdit` [id]: the user took the edit (the client applied it)."""
+    return ls.next_edits.accept(args[0] if args else None)
+
+
+async def apply_next_edit(ls: CodeLlamaServer, *args: Any) -> dict:
+    """`codellama.applyNextEdit` [id or edit object]: applied by the server, version-checked."""
+    return await ls.next_edits.apply(list(args), ls.workspace_apply_edit_async,
+                                     ls.has("workspace.workspace_edit.document_changes"))

@@ -45,6 +45,8 @@ class Settings:
     # Edits: Code Llama - Instruct. Where it equals `model`, one engine serves both.
     instruct_model: str = default("instruct_model")
     edit_max_new_tokens: int | None = default("edit_max_new_tokens")  # None: from the selection
+    next_edits: str = default("next_edits")  # off | rules | fim | instruct (next_edit.mode)
+    next_edit_delay_ms: int = default("next_edit_delay_ms")
     kv_reuse: bool = default("kv_reuse")
     prompt_lookup: bool = default("prompt_lookup")
     compile: str = default("compile")  # auto (CUDA) | on | off

@@ -4,9 +4,11 @@ negotiated position encoding."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -18,6 +20,7 @@ from codellama_lsp.lsp.engine_pool import EnginePool
 from codellama_lsp.lsp.model_loading import Models
 from codellama_lsp.lsp.process_memory import FreedMemory
 from codellama_lsp.lsp.settings import Settings, update_settings
+from codellama_lsp.next_edit.history import EditHistory
 from codellama_lsp.syntax.positions import Encoding
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,8 @@ class ServerState:
     encoding: Encoding = Encoding.UTF16
     # Memory the model's threads freed, given back to the system once they run dry.
     freed_memory: FreedMemory = field(default_factory=FreedMemory)
+    # What the user changed, for next-edit suggestions.
+    history: EditHistory = field(default_factory=EditHistory)
     models: Models = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,13 +93,30 @@ class ServerState:
 
     def change(self, uri: str, version: int, changes: list[Change]) -> Document:
         """Apply an editor's changes; raises UnknownDocument for a URI never opened."""
-        document = self.documents.change(uri, version, changes, self.encoding)
+        document = self.documents.change(uri, version, changes, self.encoding,
+                                         self._record_edit)
         if document.path:
             self.snippets.record_edit(document.path, document.last_edit_offset, document.text)
         return document
+
+    def _record_edit(self, document: Document, before: str, start: int, end: int,
+                     text: str) -> None:
+        self.history.record(document.uri, self.label(document), before, start, end, text)
+
+    def label(self, document: Document) -> str:
+        """How a document is named in diffs: its path in the workspace, else its file name."""
+        path = document.path
+        if path is None:
+            return document.uri.rsplit("/", 1)[-1] or document.uri
+        root = self.snippets.root
+        if root is not None:
+            with contextlib.suppress(ValueError):
+                return Path(path).relative_to(root).as_posix()
+        return Path(path).name
 
     def close(self, uri: str) -> None:
         path = self.documents.get(uri).path if uri in self.documents else None
         if path:
             self.snippets.close_document(path)
         self.documents.close(uri)
+        self.history.forget(uri)  # reopened, its lines may be others
