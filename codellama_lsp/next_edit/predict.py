@@ -3,8 +3,8 @@
 The model-free rules go first (rename propagation, then repeated edits); where they find
 nothing, the mode's model is asked: `fim` regenerates the best target line with the completion
 model ("jump then fill", trying at most `MAX_FILL_TARGETS` targets), `instruct` has Code Llama -
-Instruct rewrite the region around the cursor. The answer is a list of alternatives (at most one
-per source), best first.
+Instruct rewrite the region around the cursor. The answer is a list of alternatives, best
+first (for now at most one).
 """
 
 from __future__ import annotations
@@ -51,16 +51,13 @@ class ModelOptions:
 
 
 def rule_edits(context: Context) -> list[NextEdit]:
-    """What the model-free rules suggest, best first."""
+    """What the model-free rules suggest: the rest of a renaming, else a repeated edit (of a
+    renaming, that would be one of the same occurrences)."""
     own = context.own_hunks
-    found = []
-    renamed = rename_edit(context.document, own, context.cursor)
-    if renamed is not None:
-        found.append(renamed)
-    repeated = repeat_edit(context.document, own[0]) if own else None
-    if repeated is not None and repeated not in found:
-        found.append(repeated)
-    return found
+    found = rename_edit(context.document, own, context.cursor)
+    if found is None and own:
+        found = repeat_edit(context.document, own[0])
+    return [found] if found is not None else []
 
 
 def model_edit(context: Context, mode: Mode, engine: Engine, options: ModelOptions,
