@@ -11,7 +11,8 @@ from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.unit
 
-PURE = ("codellama_lsp.syntax", "codellama_lsp.completion", "codellama_lsp.edits")
+PURE = ("codellama_lsp.syntax", "codellama_lsp.completion", "codellama_lsp.edits",
+        "codellama_lsp.next_edit")
 
 
 def _modules() -> dict[str, Path]:

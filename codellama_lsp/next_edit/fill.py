@@ -2,10 +2,11 @@
 with fill-in-the-middle, the recent diffs going in as a comment block at the top of the prefix.
 
 Targets, nearest the cursor first: a syntax error (an ERROR or MISSING node) within
-`ERROR_LINES` lines of the cursor, then the line right after the document's latest hunk. The
+`ERROR_LINES` lines of the cursor (where it starts a line, the line before it first: that one
+may be the unfinished one), then the line right after the document's latest hunk. The
 regenerated line is kept only where it is a small change of the line (similarity at least
-`MIN_SIMILARITY`), not blank, not a copy of a neighbouring line, and leaves no more syntax
-errors than there were.
+`MIN_SIMILARITY`), not blank, not a copy of a neighbouring line, and leaves no syntax error on
+or next to its line unless it removes one elsewhere.
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ def targets(document: ParsedDocument, hunks: list[Hunk], cursor_line: int) -> li
     lines = document.text.split("\n")
     found: list[int] = []
     errors = error_nodes(document, cursor_line - ERROR_LINES, cursor_line + ERROR_LINES)
-    rows = sorted({node.start_point.row for node in errors},
-                  key=lambda row: abs(row - cursor_line))
-    found += rows
+    for node in sorted(errors, key=lambda node: abs(node.start_point.row - cursor_line)):
+        row = node.start_point.row
+        line = lines[row] if row < len(lines) else ""
+        if document.char_offset(node.start_byte) - line_start(document.text, row) \
+                == len(line) - len(line.lstrip()):
+            found.append(row - 1)  # at a line's start: the line before may be what is unfinished
+        found.append(row)
     if hunks:
         found.append(hunks[0].first_line + hunks[0].new_line_count)
     unique = []
@@ -108,7 +113,7 @@ def fill_edit(engine: Engine, document: ParsedDocument, line: int, hunks: list[H
     if not _plausible(document, line, document.text[start:end], new):
         return None
     edit = minimal_edit(document.text, start, end, new, "fim")
-    if edit is None or _more_errors(document, edit):
+    if edit is None or _more_errors(document, line, edit):
         return None
     return edit
 
@@ -124,13 +129,15 @@ def _plausible(document: ParsedDocument, line: int, old: str, new: str) -> bool:
         >= MIN_SIMILARITY
 
 
-def _more_errors(document: ParsedDocument, edit: NextEdit) -> bool:
-    """Whether the edit leaves more syntax errors than the document has."""
+def _more_errors(document: ParsedDocument, line: int, edit: NextEdit) -> bool:
+    """Whether the edit leaves a syntax error on or next to `line` without removing one."""
     if document.tree is None:
         return False
     after = ParsedDocument(edit.apply(document.text), document.language, document.path)
-    everything = document.text.count("\n") + edit.text.count("\n") + 1
-    return len(error_nodes(after, 0, everything)) > len(error_nodes(document, 0, everything))
+    if not error_nodes(after, line - 1, line + 1):
+        return False
+    everything = document.text.count("\n") + 1
+    return len(error_nodes(after, 0, everything)) >= len(error_nodes(document, 0, everything))
 
 
 def _comment(document: ParsedDocument) -> str:

@@ -20,6 +20,8 @@ export const SERVER_SETTINGS: readonly string[] = [
 	'maxTimeMs',
 	'instructModel',
 	'editMaxNewTokens',
+	'nextEdits',
+	'nextEditDelayMs',
 	'kvReuse',
 	'promptLookup',
 	'compile',
