@@ -23,6 +23,7 @@ from tests.support.paths import ROOT
 pytestmark = pytest.mark.editors
 
 DRIVER = Path(__file__).parent / "eglot_completion.el"
+NEXT_EDIT_DRIVER = Path(__file__).parent / "eglot_next_edit.el"
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,35 @@ def test_eglot_inserts_the_whole_suggestion_and_its_acceptance_is_counted(emacs,
     assert [item["detail"] for item in results["items"]] == ["Code Llama"], output
     assert results["line"] == "    return total + b  # the sum"
     assert results["stats"]["accepted"] == 1 and results["stats"]["accepted_from_changes"] == 1
+
+
+def test_eglot_applies_the_next_edit_code_action_and_a_stale_one_is_refused(emacs, tiny_model,
+                                                                             tmp_path):
+    source = tmp_path / "total.py"
+    text = ("def total(items):\n"
+            "    count = 0\n"
+            "    for item in items:\n"
+            "        count += item\n"
+            "    return count\n")
+    source.write_text(text)
+    options = {"model": str(tiny_model), "nextEdits": "rules"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "HOME": str(tmp_path),
+           "CODELLAMA_SERVER": "\t".join([sys.executable, "-m", "codellama_lsp", "lsp"]),
+           "CODELLAMA_OPTIONS": json.dumps(options), "CODELLAMA_FILE": str(source)}
+    done = subprocess.run([emacs, "--batch", "-l", str(NEXT_EDIT_DRIVER)], env=env,
+                          capture_output=True, text=True, timeout=400)
+    output = done.stdout + done.stderr[-3000:]
+    assert done.returncode == 0, output
+    results: dict = {}
+    for line in done.stdout.splitlines():
+        if " " in line:
+            key, value = line.split(" ", 1)
+            results.setdefault(key, []).append(json.loads(value))
+    assert results["model"] == ["ready"], output
+    assert all("Apply next edit" in titles for titles in results["titles"]), output
+    renamed_one = text.replace("count = 0", "n = 0")
+    assert results["stale"] == [renamed_one], output  # refused: nothing else changed
+    assert results["text"] == [text.replace("count", "n")], output  # one workspace edit
+    (stats,) = results["stats"]
+    assert stats["applied"] == 1 and stats["refused_stale"] == 1, output
