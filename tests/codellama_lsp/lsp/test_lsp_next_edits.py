@@ -222,6 +222,34 @@ async def test_the_apply_command_is_version_checked_and_one_workspace_edit(sessi
     assert (await next_edit_stats(client))["refused_stale"] >= 2
 
 
+async def test_an_unknown_document_or_edit_or_a_wrong_version_changes_nothing(session):
+    client, editor = session
+    uri = "file:///wrong.py"
+    open_document(client, uri, SOURCE)
+    version = rename_first_count(client, uri)
+    assert await next_edits(client, uri, version + 5, 1, 5) == []  # a version not yet seen
+    (edit,) = await next_edits(client, uri, version, 1, 5)
+    before = len(editor.applied)
+    arguments = [
+        {**edit, "textDocument": {"uri": "file:///never-opened.py", "version": version}},
+        {**edit, "textDocument": {"uri": uri, "version": version - 1}},  # an older version
+        {**edit, "textDocument": {"uri": uri, "version": version + 1}},  # a newer one
+        "next-edit-unknown"]
+    for argument in arguments:
+        refused = plain(await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="codellama.applyNextEdit",
+                                       arguments=[argument])))
+        assert refused["applied"] is False and "nothing was changed" in refused["message"], \
+            argument
+    with pytest.raises(JsonRpcException) as caught:  # no argument at all
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="codellama.applyNextEdit", arguments=[]))
+    assert caught.value.code == -32602
+    assert await code_actions(client, "file:///never-opened.py", 1, 5) == []
+    assert len(editor.applied) == before  # nothing reached the editor
+    assert (await server_text(client, uri))["text"] == SOURCE.replace("count = 0", "n = 0")
+
+
 async def code_actions(client, uri: str, line: int, character: int,
                        trigger: types.CodeActionTriggerKind | None = None) -> list[dict]:
     context = types.CodeActionContext(diagnostics=[], trigger_kind=trigger)
