@@ -46,9 +46,9 @@ def targets(document: ParsedDocument, hunks: list[Hunk], cursor_line: int) -> li
     errors = error_nodes(document, cursor_line - ERROR_LINES, cursor_line + ERROR_LINES)
     for node in sorted(errors, key=lambda node: abs(node.start_point.row - cursor_line)):
         row = node.start_point.row
-        line = lines[row] if row < len(lines) else ""
+        row_text = lines[row] if row < len(lines) else ""
         if document.char_offset(node.start_byte) - line_start(document.text, row) \
-                == len(line) - len(line.lstrip()):
+                == len(row_text) - len(row_text.lstrip()):
             found.append(row - 1)  # at a line's start: the line before may be what is unfinished
         found.append(row)
     if hunks:
