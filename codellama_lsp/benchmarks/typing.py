@@ -8,6 +8,14 @@ per keystroke, prompt tokens computed and reused, cache hits. With the in-proces
 twice in one go, KV reuse on and off (`ratio` = on/off p50), and checks that both typed the same
 suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types against a
 serving engine instead.
+
+`--next-edits MODE` adds a run with next-edit suggestions on (the other runs have them off):
+the client also asks for next edits (`textDocument/copilotInlineEdit`) on every keystroke, as
+Copilot's clients do, and `next_edits_ratio` (on/off time to suggestion p50) shows what that
+costs the inline completions; typing fast, every such request is cancelled by the next key and
+shows nothing. Then it pauses `--pauses` times after a keystroke, each time waiting for the next
+edit: `pause_to_suggestion_ms` is the time from the end of the pause (`nextEditDelayMs` after
+the keystroke) to the answer.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 from codellama_lsp.benchmarks.figures import rounded, summary
@@ -28,6 +37,8 @@ from codellama_lsp.lsp.stats import percentile
 from fim.engines.base import EngineError
 
 URI = "file:///bench/typing"
+INLINE_EDIT = "textDocument/copilotInlineEdit"
+PAUSE_MS = 500  # nextEditDelayMs of the run with next edits on (the setting's default)
 
 
 def register(kinds: argparse._SubParsersAction) -> None:
@@ -56,6 +67,11 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="local engine: prompt-lookup decoding on")
     add_setting_option(parser, "compile", help="local engine: the decode step compiled on "
                        "static KV caches (auto: on CUDA only)")
+    parser.add_argument("--next-edits", choices=("off", "rules", "fim", "instruct"),
+                        default="off", help="a run with next-edit suggestions on in this mode, "
+                        "beside one with them off (default off: no such run)")
+    parser.add_argument("--pauses", type=positive_int, default=10,
+                        help="with --next-edits: pauses timed to the next edit (10)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
@@ -98,9 +114,16 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
                 "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
                 "contextWindow": args.context_window,
                 "promptLookup": args.prompt_lookup, "compile": args.compile}
+    if args.next_edits != "off":
+        settings["nextEdits"] = "off"
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
     if args.engine == "local" and args.reuse == "both":
         runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
+    if args.next_edits != "off":
+        runs["next_edits"] = await _typing_run(
+            text, line, {**settings, "kvReuse": True, "nextEdits": args.next_edits,
+                                 "nextEditDelayMs": PAUSE_MS}, args,
+            ask_next_edits=True)
     figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
                      "engine": args.engine, "fim": args.fim, "compile": args.compile,
                      "max_new_tokens": args.max_new_tokens, "runs": runs}
@@ -110,12 +133,19 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
         figures["same_suggestions"] = on.pop("suggestions") == off.pop("suggestions")
     else:
         runs["reuse_on"].pop("suggestions")
+    if "next_edits" in runs:
+        runs["next_edits"].pop("suggestions")
+        figures["next_edits_ratio"] = _ratio(
+            runs["next_edits"]["time_to_suggestion_ms"]["p50"],
+            runs["reuse_on"]["time_to_suggestion_ms"]["p50"])
     return figures
 
 
-async def _typing_run(text: str, line: int, settings: dict, args: argparse.Namespace) -> dict:
+async def _typing_run(text: str, line: int, settings: dict, args: argparse.Namespace,
+                      ask_next_edits: bool = False) -> dict:
     """One server, one document: empty `line` and type it back, one request per key; then type
-    along the last suggestion shown, as a user taking it by typing."""
+    along the last suggestion shown, as a user taking it by typing. With `ask_next_edits`,
+    a next edit is asked for on every key too, then timed after `args.pauses` pauses."""
     lines = text.split("\n")
     target = lines[line]
     indent = len(target) - len(target.lstrip())
@@ -129,12 +159,18 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         session.open(uri, "\n".join(lines))
         await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
         before = await session.stats()
-        keys, suggestions = await _type(session, uri, line, indent, typed)
+        asked: list[asyncio.Future] | None = [] if ask_next_edits else None
+        keys, suggestions = await _type(session, uri, line, indent, typed, asked=asked)
         after = await session.stats()
         shown = next((s for s in reversed(suggestions) if s.split("\n")[0].strip()), "")
         # Up to its first line end, and short of its end (where nothing is left to show).
-        along, _ = await _type(session, uri, line, indent + len(typed),
-                               shown[:-1].split("\n")[0][:args.follow], len(typed) + 1)
+        followed = shown[:-1].split("\n")[0][:args.follow]
+        along, _ = await _type(session, uri, line, indent + len(typed), followed,
+                               len(typed) + 1)
+        if asked is not None:
+            answers = await asyncio.gather(*asked)
+            paused = await _pauses(session, uri, line, indent + len(typed) + len(followed),
+                                   len(typed) + len(followed) + 1, args.pauses)
     except EngineError:
         raise
     except BaseException:
@@ -144,13 +180,19 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         await _stop(session)
     figures = _run_figures(keys, suggestions, before, after)
     figures["typing_along_suggestion"] = _along_figures(along)
+    if asked is not None:
+        figures["next_edits"] = {
+            "asked_while_typing": len(answers),
+            "shown_while_typing": sum(1 for answer in answers if answer["edits"]), **paused}
     return figures
 
 
 async def _type(session: Session, uri: str, line: int, column: int, chars: str,
-                version: int = 1) -> tuple[list[tuple[float, str]], list[str]]:
+                version: int = 1, asked: list[asyncio.Future] | None = None
+                ) -> tuple[list[tuple[float, str]], list[str]]:
     """Type `chars` at (line, column), one request per key: (ms, what answered) per key (the
-    model, the suggestion cache or none) and the first suggestion after each."""
+    model, the suggestion cache or none) and the first suggestion after each. Where `asked`
+    is a list, a next edit is asked for on every key too (not waited for: added to it)."""
     keys: list[tuple[float, str]] = []
     suggestions = []
     previous = await session.stats()
@@ -158,6 +200,8 @@ async def _type(session: Session, uri: str, line: int, column: int, chars: str,
         version, column = version + 1, column + 1
         started = time.perf_counter()
         session.insert(uri, version, line, column - 1, char)
+        if asked is not None:
+            asked.append(asyncio.ensure_future(_next_edit(session, uri, version, line, column)))
         answer = await session.complete(uri, line, column)
         elapsed = (time.perf_counter() - started) * 1000
         suggestions.append(answer[0] if answer else "")
@@ -165,6 +209,30 @@ async def _type(session: Session, uri: str, line: int, column: int, chars: str,
         keys.append((elapsed, _answered_by(previous, now)))
         previous = now
     return keys, suggestions
+
+
+def _next_edit(session: Session, uri: str, version: int, line: int, column: int
+               ) -> Awaitable[dict]:
+    return session.request(INLINE_EDIT, {"textDocument": {"uri": uri, "version": version},
+                                         "position": {"line": line, "character": column}})
+
+
+async def _pauses(session: Session, uri: str, line: int, column: int, version: int,
+                  count: int) -> dict:
+    """Type a space and wait for the next edit, `count` times: the time from the end of the
+    pause (`PAUSE_MS` after the keystroke) to the answer, as the client sees it."""
+    times, shown = [], 0
+    for _ in range(count):
+        version, column = version + 1, column + 1
+        started = time.perf_counter()
+        session.insert(uri, version, line, column - 1, " ")
+        answer = await _next_edit(session, uri, version, line, column)
+        times.append((time.perf_counter() - started) * 1000 - PAUSE_MS)
+        shown += bool(answer["edits"])
+    server = (await session.stats())["next_edits"]
+    return {"pauses": count, "shown_after_pause": shown,
+            "pause_to_suggestion_ms": summary(times),
+            "server_latency_ms": server["latency_ms"], "by_source": server["by_source"]}
 
 
 def _along_figures(keys: list[tuple[float, str]]) -> dict:
@@ -231,6 +299,17 @@ def _report(figures: dict) -> str:
             f"    typing along the last suggestion: {along['keystrokes']} keystrokes, "
             f"{along['answered_from_cache']} answered from the cache (p50 "
             f"{along['cache_hit_ms']['p50']} ms, max {along['cache_hit_ms']['max']} ms)")
+        if "next_edits" in run:
+            asked = run["next_edits"]
+            lines.append(
+                f"    next edits: {asked['asked_while_typing']} asked while typing, "
+                f"{asked['shown_while_typing']} shown; after {asked['pauses']} pauses "
+                f"{asked['shown_after_pause']} shown, from the pause to the suggestion p50 "
+                f"{asked['pause_to_suggestion_ms']['p50']} ms, p95 "
+                f"{asked['pause_to_suggestion_ms']['p95']} ms (by source {asked['by_source']})")
+    if "next_edits_ratio" in figures:
+        lines.append(f"  next edits on/off (time to suggestion p50): "
+                     f"{figures['next_edits_ratio']} (target <= 1.05)")
     if "ratio" in figures:
         lines.append(f"  ratio reuse on/off (model p50): {figures['ratio']} (target <= 0.35); "
                      f"same suggestions: {figures['same_suggestions']}")

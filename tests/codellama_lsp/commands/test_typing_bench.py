@@ -50,3 +50,22 @@ def test_a_blank_line_to_type_is_refused(tiny_model, tmp_path):
     result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "2")
     assert result.returncode == 2
     assert "line 2 is blank" in result.stderr
+
+
+@pytest.mark.slow
+def test_next_edits_asked_while_typing_show_nothing_and_are_timed_after_pauses(tiny_model,
+                                                                              tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
+                     "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
+                     "--next-edits", "rules", "--pauses", "2", "--json", timeout=400)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert set(figures["runs"]) == {"reuse_on", "next_edits"}
+    assert "next_edits" not in figures["runs"]["reuse_on"]  # the run with them off
+    asked = figures["runs"]["next_edits"]["next_edits"]
+    assert asked["asked_while_typing"] == 6 and asked["shown_while_typing"] == 0
+    assert asked["pauses"] == 2 and asked["server_latency_ms"]["count"] == 2
+    assert asked["pause_to_suggestion_ms"]["p50"] is not None
+    assert figures["next_edits_ratio"] > 0
