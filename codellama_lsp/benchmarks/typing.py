@@ -10,12 +10,13 @@ suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types
 serving engine instead.
 
 `--next-edits MODE` adds a run with next-edit suggestions on (the other runs have them off):
-the client also asks for next edits (`textDocument/copilotInlineEdit`) on every keystroke, as
-Copilot's clients do, and `next_edits_ratio` (on/off time to suggestion p50) shows what that
-costs the inline completions; typing fast, every such request is cancelled by the next key and
-shows nothing. Then it pauses `--pauses` times after a keystroke, each time waiting for the next
-edit: `pause_to_suggestion_ms` is the time from the end of the pause (`nextEditDelayMs` after
-the keystroke) to the answer.
+the client also asks for a next edit (`textDocument/copilotInlineEdit`) on every keystroke,
+right after the completion (the worst case: copilot-lsp, Copilot's Neovim client, asks when
+insert mode is left, debounced), and `next_edits_ratio` (on/off time to suggestion p50) shows
+what that costs the inline completions; typing fast, every such request is cancelled by the
+next key and shows nothing. Then it pauses `--pauses` times after a keystroke, each time
+waiting for the next edit: `pause_to_suggestion_ms` is the time from the end of the pause
+(`nextEditDelayMs` after the keystroke) to the answer.
 """
 
 from __future__ import annotations
@@ -200,9 +201,12 @@ async def _type(session: Session, uri: str, line: int, column: int, chars: str,
         version, column = version + 1, column + 1
         started = time.perf_counter()
         session.insert(uri, version, line, column - 1, char)
+        # The completion is asked first, as a client that gives it priority would: the next
+        # edit's request is read while the completion generates.
+        completion = asyncio.ensure_future(session.complete(uri, line, column))
         if asked is not None:
             asked.append(asyncio.ensure_future(_next_edit(session, uri, version, line, column)))
-        answer = await session.complete(uri, line, column)
+        answer = await completion
         elapsed = (time.perf_counter() - started) * 1000
         suggestions.append(answer[0] if answer else "")
         now = await session.stats()
