@@ -30,6 +30,7 @@ from codellama_lsp.commands.model_args import (
     add_model_args,
     check_model_args,
     engine_from_args,
+    non_negative_int,
     positive_int,
 )
 from codellama_lsp.edits.text_edits import split_lines
@@ -122,7 +123,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="cases scored at most, the newest commits' first (default 400)")
     parser.add_argument("--hunks", type=positive_int, default=12,
                         help="hunks replayed per file at most (default 12)")
-    parser.add_argument("--lines", type=int, default=3,
+    parser.add_argument("--lines", type=non_negative_int, default=3,
                         help="a location within this many lines counts (default 3)")
     parser.add_argument("--mode", choices=[m.value for m in Mode if m is not Mode.OFF],
                         default=Mode.RULES.value, help="rules: the model-free rules only "
