@@ -117,7 +117,7 @@ def test_esc_dismisses_the_next_edit(editor):
     assert marks(editor) == [] and editor.lines() == RENAMED_FIRST
     assert counters(editor)["dismissed"] == dismissed + 1 and editor.mode() == "n"
     # Without a next edit, Tab is what it was (a jump forward in the jumplist: nowhere).
-    editor.nvim.input("<Tab>")
+    editor.nvim.command('call feedkeys("\\<Tab>", "x")')  # mappings apply; done on return
     assert editor.lines() == RENAMED_FIRST and cursor(editor)[0] == 1
 
 
