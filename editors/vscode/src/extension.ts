@@ -5,6 +5,7 @@ import type { Middleware } from 'vscode-languageclient/node';
 import { AcceptanceTracker, PARTIAL_ACCEPTS, acceptPartly } from './acceptance';
 import { askInstruction, editSelection } from './edit';
 import { createMiddleware } from './middleware';
+import { NextEdits } from './nextEdit';
 import { PREWARM_METHOD, Prewarmer } from './prewarm';
 import {
 	SECTION,
@@ -219,6 +220,7 @@ export function activate(context: vscode.ExtensionContext, factory?: ClientFacto
 		vscode.workspace.onDidCloseTextDocument(document => extension.tracker.forget(document.uri.toString())),
 		vscode.window.onDidChangeTextEditorSelection(event => prewarmer.cursorMoved(event.textEditor)),
 		vscode.window.onDidChangeActiveTextEditor(editor => prewarmer.cursorMoved(editor)),
+		...new NextEdits(extension).register(),
 	);
 	extension.started = extension.start();
 	return extension;

@@ -118,6 +118,7 @@ function M.attach(buf, client)
     keymaps.attach(buf, M.config.keymaps)
   end
   prewarm.attach(buf)
+  require("codellama.next_edit").attach(buf, M.config.next_edit)
   refresh_model_state(client)
 end
 
@@ -145,7 +146,8 @@ function M.stats()
   end
   util.request(client, "codellama/stats", {}, function(err, result)
     local report = { server = err or result, plugin = suggestion.counters,
-      edits = require("codellama.edit").counters, status = status.state, detail = status.detail }
+      edits = require("codellama.edit").counters,
+      next_edits = require("codellama.next_edit").counters, status = status.state, detail = status.detail }
     local lines = vim.split(vim.inspect(report), "\n")
     vim.cmd("botright new")
     local scratch = vim.api.nvim_get_current_buf()

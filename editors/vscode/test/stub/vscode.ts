@@ -132,6 +132,15 @@ export class CodeAction { }
 export class Diagnostic { }
 export class CancellationError extends Error { }
 
+export class CancellationTokenSource {
+	readonly token = { isCancellationRequested: false,
+		onCancellationRequested: (_listener: () => unknown) => new Disposable() };
+	cancel(): void {
+		this.token.isCancellationRequested = true;
+	}
+	dispose(): void { /* nothing held */ }
+}
+
 export enum StatusBarAlignment { Left = 1, Right = 2 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
@@ -279,6 +288,9 @@ export const window: Record<string, any> = lenient('window', {
 	},
 	get activeTextEditor() {
 		return stub.activeTextEditor;
+	},
+	createTextEditorDecorationType(options: Record<string, unknown>) {
+		return { key: "decoration", options, dispose: () => undefined };
 	},
 	onDidChangeTextEditorSelection: stub.selectionChanged.event,
 	onDidChangeActiveTextEditor: stub.activeEditorChanged.event,
