@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.support.paths import ROOT
 from tests.support.waiting import until
 
 VERSION = "4.139.1"
@@ -84,7 +85,6 @@ def quiet_settings() -> dict[str, Any]:
         "security.workspace.trust.enabled": False,
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": False,
-        "chat.disableAIFeatures": True,
         "workbench.secondarySideBar.defaultVisibility": "hidden",
         "extensions.autoCheckUpdates": False,
         "extensions.autoUpdate": False,
@@ -132,3 +132,106 @@ def code_server(workdir: Path, extensions: Path, user_data: Path, folder: Path,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def package_extension(out: Path) -> Path:
+    """The extension's .vsix from this checkout (`npm run package`), as a user would get it."""
+    extension = ROOT / "editors" / "vscode"
+    npm = shutil.which("npm") or "npm"
+    if not (extension / "node_modules").is_dir():
+        installed = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=extension,
+                                   capture_output=True, text=True, timeout=600)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+    vsix = out / "codellama.vsix"
+    done = subprocess.run([npm, "run", "package", "--", "--out", str(vsix)], cwd=extension,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and vsix.is_file(), done.stdout + done.stderr
+    return vsix
+
+
+def extension_log(user_data: Path) -> str:
+    """The "Code Llama" output channel as VS Code keeps it on disk (all windows, in order)."""
+    logs = sorted(user_data.glob("logs/*/exthost*/codellama-lsp.codellama-vscode/Code Llama.log"))
+    return "".join(path.read_text() for path in logs)
+
+
+# Records every text the Code Llama status item shows (its aria-label: "... Code Llama: state"),
+# from page load on, so that a test can say which states a start or restart went through.
+RECORD_STATUS = """
+window.__codellamaStates = [];
+new MutationObserver(() => {
+  const item = document.getElementById('ITEM_ID');
+  const label = item && item.getAttribute('aria-label');
+  const states = window.__codellamaStates;
+  if (label && states[states.length - 1] !== label) { states.push(label); }
+}).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+""".replace("ITEM_ID", STATUS_ITEM_ID)
+
+
+class Workbench:
+    """A VS Code window in a playwright page: keys, commands, what the editor and the status
+    item show, and screenshots kept under `shots`."""
+
+    def __init__(self, page: Any, shots: Path) -> None:
+        self.page = page
+        self.shots = shots
+        self.shots.mkdir(parents=True, exist_ok=True)
+
+    def screenshot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        """The workbench is up and its editor area can take keys."""
+        self.page.wait_for_selector(".monaco-workbench .part.editor", timeout=timeout_s * 1000)
+
+    def command(self, title: str) -> None:
+        """Run a command by its title from the command palette (F1)."""
+        self.page.keyboard.press("F1")
+        box = self.page.locator(".quick-input-widget input")
+        box.wait_for(state="visible")
+        box.fill(f">{title}")
+        self.page.locator(".quick-input-list .monaco-list-row", has_text=title).first.wait_for()
+        until(lambda: self._first_pick() == title, f"{title!r} first in the command palette")
+        self.page.keyboard.press("Enter")
+
+    def _first_pick(self) -> str:
+        row = self.page.locator(".quick-input-list .monaco-list-row .label-name").first
+        return row.inner_text().replace("\u00a0", " ").strip() if row.count() else ""
+
+    def open_file(self, name: str) -> None:
+        """Quick Open (Ctrl+P) a file of the folder; waits until its editor has focus."""
+        self.page.keyboard.press("Control+P")
+        box = self.page.locator(".quick-input-widget input")
+        box.wait_for(state="visible")
+        box.fill(name)
+        self.page.locator(".quick-input-list .monaco-list-row", has_text=name).first.wait_for()
+        self.page.keyboard.press("Enter")
+        self.page.locator(f'.tab.active[aria-label^="{name}"]').wait_for()
+        self.page.locator(".monaco-editor textarea.inputarea, .monaco-editor .native-edit-context"
+                          ).first.wait_for(state="attached")
+        until(lambda: self.page.evaluate(
+            "() => !!document.activeElement?.closest('.monaco-editor')"), "the editor has focus")
+
+    def status(self) -> str:
+        """The Code Llama status item's state line ("Code Llama: ready", ...)."""
+        label = self.page.locator(f'[id="{STATUS_ITEM_ID}"]').get_attribute("aria-label") or ""
+        match = re.search(r"Code Llama: [^\n]*", label)
+        return match.group(0) if match else label
+
+    def status_history(self) -> list[str]:
+        """Every label the status item showed since the page loaded (RECORD_STATUS)."""
+        return list(self.page.evaluate("() => window.__codellamaStates || []"))
+
+    def ghost_text(self) -> str:
+        """The inline suggestion's text shown in the editor ("" when none)."""
+        parts = self.page.locator(".monaco-editor .ghost-text-decoration, "
+                                  ".monaco-editor .ghost-text-decoration-preview")
+        return "".join(parts.all_inner_texts()).replace("\u00a0", " ")
+
+    def notifications(self) -> list[str]:
+        """The notification toasts shown now."""
+        return [text.replace("\u00a0", " ") for text in
+                self.page.locator(".notification-toast .notification-list-item-message"
+                                  ).all_inner_texts()]
