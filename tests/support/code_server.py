@@ -49,7 +49,9 @@ def node_bin() -> Path:
 
 def missing() -> str | None:
     """Why a real VS Code cannot run here (None: everything is there)."""
-    if not launcher().exists() or not (node_bin() / "node").exists():
+    postinstalled = install_dir() / "node_modules" / "code-server" / "lib" / "vscode" \
+        / "node_modules"
+    if not launcher().exists() or not (node_bin() / "node").exists() or not postinstalled.is_dir():
         return (f"code-server {VERSION} with Node.js 24 is not installed in {install_dir()}: "
                 "run .ci/install_code_server.sh")
     if not CHROMIUM.exists():
