@@ -11,7 +11,7 @@ folder is printed at the start (pytest's tmp_path_factory, `vscode-shots`).
 
 from __future__ import annotations
 
-import re
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +49,9 @@ def workbench(tiny_model, constant_model, tmp_path_factory  # noqa: F811 - the f
     for name in ("demo.py", "word.py", "toggle.py"):
         (folder / name).write_text(DEMO)
     (folder / "area.py").write_text(EDITED)
-    code_server.install_extension(code_server.package_extension(work), extensions, user_data)
+    # CODELLAMA_VSIX: test that .vsix instead (e.g. an older build, to see a defect come back).
+    vsix = Path(os.environ.get("CODELLAMA_VSIX") or code_server.package_extension(work))
+    code_server.install_extension(vsix, extensions, user_data)
     code_server.write_user_settings(user_data, {
         **code_server.quiet_settings(),
         "codellama.server.python": sys.executable,
