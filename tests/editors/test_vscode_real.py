@@ -46,8 +46,9 @@ def workbench(tiny_model, constant_model, tmp_path_factory  # noqa: F811 - the f
     print(f"\nVS Code screenshots: {shots}", file=sys.stderr)
     extensions, user_data, folder = work / "extensions", work / "user-data", work / "folder"
     folder.mkdir()
-    for name in ("demo.py", "word.py", "toggle.py"):
+    for name in ("demo.py", "word.py", "toggle.py", "file-off.py"):
         (folder / name).write_text(DEMO)
+    (folder / ".env").write_text("API_KEY=\n")
     (folder / "area.py").write_text(EDITED)
     # CODELLAMA_VSIX: test that .vsix instead (e.g. an older build, to see a defect come back).
     vsix = Path(os.environ.get("CODELLAMA_VSIX") or code_server.package_extension(work))
@@ -174,6 +175,35 @@ def test_toggle_turns_suggestions_off_and_on(workbench):
     until(lambda: bench.ghost_text() or None, "ghost text again")
     bench.screenshot("toggled-on")
     bench.page.keyboard.press("Escape")
+
+
+def test_toggle_for_this_file_turns_only_that_file_off(workbench):
+    bench, _, _ = workbench
+    bench.open_file("file-off.py")
+    bench.command("Code Llama: Toggle Completions for This File")
+    until(lambda: bench.status() == "Code Llama: off", "the status says off")
+    to_the_cursor(bench)
+    bench.page.keyboard.type(" ")
+    with pytest.raises(AssertionError):  # nothing to wait for but time
+        until(lambda: bench.ghost_text() or None, "no ghost text", timeout_s=3)
+    bench.screenshot("file-off")
+    bench.open_file("demo.py")  # another file: on
+    until(lambda: bench.status() == "Code Llama: ready", "the status says ready")
+
+
+def test_a_secret_file_is_never_sent_and_says_so(workbench):
+    bench, _, _ = workbench
+    bench.open_file(".env")
+    until(lambda: bench.status() == "Code Llama: off", "the status says off")
+    label = bench.page.locator(f'[id="{code_server.STATUS_ITEM_ID}"]').get_attribute(
+        "aria-label") or ""
+    assert "never sent to the server" in label, label
+    bench.page.keyboard.press("Control+End")
+    bench.page.keyboard.type("sk")
+    with pytest.raises(AssertionError):
+        until(lambda: bench.ghost_text() or None, "no ghost text", timeout_s=3)
+    bench.screenshot("secret-file")
+    bench.page.keyboard.press("Control+Z")
 
 
 def test_edit_selection_is_one_edit_that_one_undo_reverts(workbench):

@@ -208,7 +208,7 @@ class Workbench:
         box = self.page.locator(".quick-input-widget input")
         box.wait_for(state="visible")
         box.fill(name)
-        self.page.locator(".quick-input-list .monaco-list-row", has_text=name).first.wait_for()
+        until(lambda: self._first_pick() == name, f"{name} first in Quick Open")
         self.page.keyboard.press("Enter")
         self.page.locator(f'.tab.active[aria-label^="{name}"]').wait_for()
         self.page.locator(".monaco-editor textarea.inputarea, .monaco-editor .native-edit-context"
