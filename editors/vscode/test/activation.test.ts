@@ -206,3 +206,27 @@ test('a resting cursor and a newly active editor are sent to the server to pre-w
 		mock.timers.reset();
 	}
 });
+
+test('a slow start, Restart Server and a new server command never show an error', async () => {
+	let open!: () => void;
+	const gate = new Promise<void>(resolve => { open = resolve; });
+	const { factory, built } = fakeFactory();
+	const slow = (setup: any) => {
+		const client = factory(setup);
+		client.startGate = gate; // a server command that takes seconds to start
+		return client;
+	};
+	const extension = activate(fakeContext(), slow);
+	const shown: string[] = [];
+	const record = extension.status.set.bind(extension.status);
+	extension.status.set = (state, detail) => { record(state, detail); shown.push(extension.status.shown); };
+	await new Promise(resolve => setImmediate(resolve));
+	assert.equal(extension.status.shown, 'starting'); // still starting: not red
+	open();
+	await extension.started;
+	await stub.commands.get('codellama.restart')!();
+	await Promise.all(stub.changeSettings({ 'server.python': '/venv/bin/python' }));
+	assert.equal(built.length, 3);
+	assert.equal(extension.status.shown, 'ready');
+	assert.ok(!shown.includes('error'), shown.join(' '));
+});
