@@ -23,7 +23,9 @@ from tests.support import code_server
 from tests.support.paths import ROOT
 from tests.support.waiting import until
 
-pytestmark = [pytest.mark.editors, pytest.mark.slow]
+MISSING = code_server.missing()  # why a real VS Code cannot run here, or None
+pytestmark = [pytest.mark.editors, pytest.mark.slow,
+              pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
 # A cursor after `return ` in the second function: the tiny model suggests a line there.
 DEMO = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return\n"
@@ -36,9 +38,6 @@ def workbench(tiny_model, constant_model, tmp_path_factory  # noqa: F811 - the f
               ) -> Iterator[tuple[code_server.Workbench, Path, Path]]:
     """VS Code with the extension, ready (model loaded), a Python file open; yields the
     workbench, the folder and the user data folder."""
-    reason = code_server.missing()
-    if reason:
-        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     work = tmp_path_factory.mktemp("vscode")
