@@ -230,3 +230,22 @@ test('a slow start, Restart Server and a new server command never show an error'
 	assert.equal(extension.status.shown, 'ready');
 	assert.ok(!shown.includes('error'), shown.join(' '));
 });
+
+test('with showInfo the status item says what the shown suggestion cost; without, nothing', async () => {
+	const last = { item_ids: [7], ms: 84.6, generated_tokens: 12, prompt_tokens: 1100,
+		reused_prompt_tokens: 1020, cached: false };
+	stub.config = { showInfo: true };
+	const { client, extension } = await started({ 'codellama/stats': () => ({ ...READY_STATS, last_answer: last }) });
+	const document = fakeDocument('file:///a.py', 'x = ');
+	const item = new InlineCompletionItem('foo', undefined,
+		{ title: 'Accept', command: 'codellama.accept', arguments: [7] });
+	await client.setup.middleware.provideInlineCompletionItems!(document as any, at(0, 4), any, any,
+		async () => ({ items: [item as any] }));
+	await new Promise(resolve => setImmediate(resolve));
+	assert.equal(stub.statusItems[0].text, '$(check) Code Llama 12 tokens, 85 ms, 1020/1100 prompt ids reused');
+	assert.deepEqual(stub.executed.filter(([id]) => id === 'setContext').at(-1),
+		['setContext', ['codellama.suggestionShown', true]]);
+	await Promise.all(stub.changeSettings({ showInfo: false }));
+	assert.equal(stub.statusItems[0].text, '$(check) Code Llama');
+	assert.equal(extension.status.shown, 'ready');
+});
