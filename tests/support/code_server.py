@@ -170,6 +170,16 @@ new MutationObserver(() => {
 """.replace("ITEM_ID", STATUS_ITEM_ID)
 
 
+# The id of the quick pick's row labelled exactly `label`, or null.
+_ROW_LABELLED = """label => {
+  for (const row of document.querySelectorAll('.quick-input-list .monaco-list-row')) {
+    const name = row.querySelector('.label-name');
+    if (name && name.textContent.replace(/\\u00a0/g, ' ').trim() === label) { return row.id; }
+  }
+  return null;
+}"""
+
+
 class Workbench:
     """A VS Code window in a playwright page: keys, commands, what the editor and the status
     item show, and screenshots kept under `shots`."""
@@ -194,13 +204,19 @@ class Workbench:
         box = self.page.locator(".quick-input-widget input")
         box.wait_for(state="visible")
         box.fill(f">{title}")
-        self.page.locator(".quick-input-list .monaco-list-row", has_text=title).first.wait_for()
-        until(lambda: self._first_pick() == title, f"{title!r} first in the command palette")
-        self.page.keyboard.press("Enter")
+        self._pick(title)
 
-    def _first_pick(self) -> str:
-        row = self.page.locator(".quick-input-list .monaco-list-row .label-name").first
-        return row.inner_text().replace("\u00a0", " ").strip() if row.count() else ""
+    def _pick(self, label: str) -> None:
+        """Click the row of the open quick pick whose label is `label` (not merely contains
+        it: "File: Save" is not "File: Save All"). The list re-renders as results come in: the
+        row is looked up and clicked in one short try, retried."""
+        def clicked() -> bool:
+            row = self.page.evaluate(_ROW_LABELLED, label)
+            if not row:
+                return False
+            self.page.locator(f'[id="{row}"]').click(timeout=2000)
+            return True
+        until(clicked, f"{label!r} picked in the quick pick", ignore=(Exception,))
 
     def open_file(self, name: str) -> None:
         """Quick Open (Ctrl+P) a file of the folder; waits until its editor has focus."""
@@ -208,8 +224,7 @@ class Workbench:
         box = self.page.locator(".quick-input-widget input")
         box.wait_for(state="visible")
         box.fill(name)
-        until(lambda: self._first_pick() == name, f"{name} first in Quick Open")
-        self.page.keyboard.press("Enter")
+        self._pick(name)
         self.page.locator(f'.tab.active[aria-label^="{name}"]').wait_for()
         self.page.locator(".monaco-editor textarea.inputarea, .monaco-editor .native-edit-context"
                           ).first.wait_for(state="attached")
