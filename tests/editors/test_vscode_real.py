@@ -6,7 +6,8 @@ model of the LSP edit tests.
 
 Skipped, with the reason, where code-server, Node.js 24, chromium or playwright is missing
 (`.ci/install_code_server.sh` installs code-server). A screenshot of each test is kept: the
-folder is printed at the start (pytest's tmp_path_factory, `vscode-shots`).
+folder is printed at the start (pytest's tmp_path_factory, `vscode-shots`, or
+CODELLAMA_VSCODE_SHOTS).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def workbench(tiny_model, constant_model, tmp_path_factory  # noqa: F811 - the f
     from playwright.sync_api import sync_playwright
 
     work = tmp_path_factory.mktemp("vscode")
-    shots = tmp_path_factory.mktemp("vscode-shots")
+    # pytest keeps only its last few temporary folders: CODELLAMA_VSCODE_SHOTS keeps them longer.
+    named = os.environ.get("CODELLAMA_VSCODE_SHOTS")
+    shots = Path(named) if named else tmp_path_factory.mktemp("vscode-shots")
     print(f"\nVS Code screenshots: {shots}", file=sys.stderr)
     extensions, user_data, folder = work / "extensions", work / "user-data", work / "folder"
     folder.mkdir()
