@@ -1,6 +1,8 @@
 """The parts of other files made from the settings table (`settings_schema.SETTINGS`): the
 README's settings table, VS Code's `contributes.configuration` and the list of settings the
-extension sends, its README's table of extension settings, and the Neovim help's list.
+extension sends, its README's table of extension settings, and the Neovim help's list; and the
+secret files both clients never send (`settings_schema.SECRET_FILES`), as a TypeScript and a
+Lua module.
 
     python -m codellama_lsp.settings_docs --write   # rewrite them
     python -m codellama_lsp.settings_docs           # say which are out of date (exit 1)
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codellama_lsp.settings_schema import SECTION, SETTINGS, Setting
+from codellama_lsp.settings_schema import SECRET_FILES, SECTION, SETTINGS, Setting
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "python -m codellama_lsp.settings_docs --write"
@@ -31,7 +33,9 @@ README = "README.md"
 VSCODE_MANIFEST = "editors/vscode/package.json"
 VSCODE_KEYS = "editors/vscode/src/serverSettings.ts"
 VSCODE_README = "editors/vscode/README.md"
+VSCODE_SECRETS = "editors/vscode/src/secretFiles.ts"
 NVIM_HELP = "editors/nvim/doc/codellama.txt"
+NVIM_SECRETS = "editors/nvim/lua/codellama/secret_files.lua"
 
 
 def _server() -> list[Setting]:
@@ -122,7 +126,22 @@ def _manifest(text: str) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
 
 
-# -- Neovim help -------------------------------------------------------------------------------
+def vscode_secrets() -> str:
+    globs = "".join(f"\t'{glob}',\n" for glob in SECRET_FILES)
+    return ("// Files the extension never sends to the server, whatever the settings. Generated "
+            "from\n// codellama_lsp/settings_schema.py by `python -m codellama_lsp.settings_docs "
+            "--write`: do not edit.\n\n"
+            f"export const SECRET_FILES: readonly string[] = [\n{globs}];\n")
+
+
+# -- Neovim ------------------------------------------------------------------------------------
+
+def nvim_secrets() -> str:
+    globs = "".join(f"  {json.dumps(glob)},\n" for glob in SECRET_FILES)
+    return ("-- Files the plugin never sends to the server, whatever the options. Generated from\n"
+            "-- codellama_lsp/settings_schema.py by `python -m codellama_lsp.settings_docs "
+            f"--write`: do not edit.\nreturn {{\n{globs}}}\n")
+
 
 def _lua(value: Any) -> str:
     if value is None:
@@ -176,7 +195,9 @@ def generated(root: Path | None = None) -> dict[str, str]:
         VSCODE_KEYS: vscode_keys(),
         VSCODE_README: _replace_between_markers(read(VSCODE_README), vscode_readme_table(),
                                                 VSCODE_README),
+        VSCODE_SECRETS: vscode_secrets(),
         NVIM_HELP: _help(read(NVIM_HELP)),
+        NVIM_SECRETS: nvim_secrets(),
     }
 
 

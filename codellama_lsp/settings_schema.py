@@ -170,6 +170,16 @@ def _device_name(value: str) -> str:
 
 # -- the table ----------------------------------------------------------------------------------
 
+# Files that clients never send to the server, whatever the settings: keys, certificates and
+# credentials (users add their own globs with `excludeFiles`). A glob without `/` matches a
+# file's name, one with `/` the end of its path.
+SECRET_FILES: tuple[str, ...] = (
+    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
+    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".netrc", ".pgpass", ".npmrc", ".pypirc",
+    ".git-credentials", ".aws/credentials", ".docker/config.json",
+)
+
+
 SETTINGS: tuple[Setting, ...] = (
     # The model and where it runs.
     Setting("engine", "string", "local", "`local` (the model runs in the server process) or "
@@ -243,6 +253,16 @@ SETTINGS: tuple[Setting, ...] = (
     # Read by the editor's client only (VS Code), never sent to the server.
     Setting("enable", "boolean", True, "show Code Llama's inline suggestions (the command "
             "Code Llama: Toggle Completions flips it)", reader="client"),
+    Setting("disabledLanguages", "array", [], "language ids where suggestions are off (e.g. "
+            "`[\"markdown\", \"plaintext\"]`); their files still reach the server, for edits",
+            reader="client"),
+    Setting("excludeFiles", "array", [], "more globs of files never sent to the server (no "
+            "suggestions, no edits): a glob without `/` matches the file's name, one with `/` "
+            "the end of its path; these always are: " + ", ".join(f"`{g}`" for g in SECRET_FILES),
+            reader="client"),
+    Setting("showInfo", "boolean", False, "show, in the status bar, what the suggestion cost: "
+            "tokens generated, milliseconds, and prompt ids reused from the KV cache",
+            reader="client"),
     Setting("server.command", "array", ["codellama", "lsp"], "the language server's command "
             "line; ignored where `codellama.server.python` is set", reader="client"),
     Setting("server.python", "string", "", "a Python interpreter with `codellama-lsp` "

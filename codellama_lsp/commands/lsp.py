@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                         dtype=args.dtype, device_map=args.device_map,
                         quantize=args.quantize, context_window=args.context_window)
     from codellama_lsp.lsp.client_log import forward_logs
+    from codellama_lsp.lsp.pygls_logs import quiet_pygls
     from codellama_lsp.lsp.server import create_server
 
     logging.getLogger("codellama_lsp").setLevel(logging.INFO)
@@ -129,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     server.client_watch = ClientWatch(_exit_when_gone(server), pid,
                                       follow_initialize=not args.tcp)
     forward_logs(server, verbose=bool(getattr(args, "verbose", False)))
+    quiet_pygls()
     try:
         code = serve(server)
     except OSError as exc:  # a socket or pipe that cannot be reached

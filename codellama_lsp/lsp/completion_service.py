@@ -53,6 +53,14 @@ class Answer:
             text, rest_of_line(self.document.text, self.offset))
 
 
+def last_answer(item_ids: list[int], elapsed_ms: float, generated: Suggestions | None) -> dict:
+    """`codellama/stats`'s `last_answer`: what clients show in their info line."""
+    return {"item_ids": item_ids, "ms": round(elapsed_ms, 1), "cached": generated is None,
+            "generated_tokens": generated.generated_tokens if generated else 0,
+            "prompt_tokens": generated.prompt_tokens if generated else 0,
+            "reused_prompt_tokens": generated.reused_prompt_tokens if generated else 0}
+
+
 @dataclass(frozen=True)
 class _Shown:
     """The latest answer for a document, watched for its acceptance."""
@@ -128,8 +136,10 @@ class CompletionService:
             self.cache.put(key, prefix, suffix, texts)
         if not self.state.documents.is_current(document, version):
             return None  # the document changed meanwhile: these texts fit it no longer
-        self._record(started, generated)
+        elapsed_ms = self._record(started, generated)
         answer = Answer(document, offset, texts, self.stats.shown_items(texts))
+        if texts:
+            self.stats.last_answer = last_answer(answer.item_ids, elapsed_ms, generated)
         self._shown[uri] = _Shown(offset, text[max(0, offset - _BEFORE):offset],
                                   list(zip(answer.item_ids, texts)))
         return answer
@@ -173,7 +183,8 @@ class CompletionService:
             self.stats.superseded += 1
         return result
 
-    def _record(self, started: float, generated: Suggestions | None) -> None:
+    def _record(self, started: float, generated: Suggestions | None) -> float:
+        """Count the answer's latency and tokens; its milliseconds."""
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.latencies_ms.append(elapsed_ms)
         if generated is not None:
@@ -182,6 +193,7 @@ class CompletionService:
             self.stats.last_engine_ms = generated.engine_s * 1000
             self.stats.engine_ms.append(self.stats.last_engine_ms)
             self.stats.overhead_ms.append(elapsed_ms - self.stats.last_engine_ms)
+        return elapsed_ms
 
     def report(self) -> dict:
         """The `codellama/stats` answer."""

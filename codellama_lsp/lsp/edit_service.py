@@ -128,8 +128,12 @@ class EditService:
         engine = await self.state.models.instruct_engine(self.state.settings, _LOAD_WAIT_S)
         if engine is None:
             loader = self.state.models.instruct
-            raise EditFailed(f"instruct model {loader.description} is unavailable: "
-                             f"{loader.error or 'still loading'}")
+            if loader.error:
+                raise EditFailed(f"instruct model {loader.description} is unavailable: "
+                                 f"{loader.error}. Edits are off until the settings name an "
+                                 "instruct model that loads.")
+            raise EditFailed(f"instruct model {loader.description} is unavailable: still "
+                             "loading")
         return engine
 
     # -- computing an edit ---------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Completion requests that come while the model loads wait a bounded time, then get nothing; a
 failed load is kept and reported once (window/showMessage), and requests get nothing until the
-settings change. The instruct model for edits is loaded on the first edit. Both come from one
+settings change. The instruct model for edits is loaded on the first edit, whose error tells a
+failed load (a window/showMessage too would tell the user twice). Both come from one
 EnginePool: where the instruct model is the completion model, one engine serves both.
 """
 
@@ -127,6 +128,9 @@ class Models:
         self.instruct = ModelLoader()
         self._window = window
         self._instruct_key: tuple[str, LoadOptions] | None = None
+        # Edits waiting on the current instruct load that did not give up: where one is, its
+        # answer tells the user why the load failed, and the server says it no second time.
+        self._instruct_waiting = 0
         self._opening = threading.Lock()
 
     def load_completion(self, settings: Settings) -> None:
@@ -139,17 +143,23 @@ class Models:
                                            progress=True))
 
     async def instruct_engine(self, settings: Settings, wait_s: float) -> Engine | None:
-        """The instruct engine `settings` name, loading it on first use (a failure shown
-        once); None if it failed or is still loading after `wait_s`."""
+        """The instruct engine `settings` name, loading it on first use; None if it failed or
+        is still loading after `wait_s`. A failure is told once: by the edit waiting for the
+        load (its error), or, where every edit gave up waiting, by a window/showMessage."""
         key = (settings.engine, settings.instruct_load_options())
         if key != self._instruct_key:
-            self._instruct_key = key
+            self._instruct_key, self._instruct_waiting = key, 0
             log.info("loading instruct model %s for edits", settings.instruct_model)
             outcome = self.instruct.start(settings.instruct_model, lambda: self._open(
                 settings, settings.instruct_load_options()))
-            asyncio.ensure_future(self._report(asyncio.wrap_future(outcome),
-                                               "instruct model", _EDITS_OFF, progress=False))
-        return await self.instruct.engine(wait_s)
+            asyncio.ensure_future(self._report(
+                asyncio.wrap_future(outcome), "instruct model", _EDITS_OFF, progress=False,
+                show_failure=lambda: self._instruct_waiting == 0))
+        self._instruct_waiting += 1
+        engine = await self.instruct.engine(wait_s)
+        if engine is None and self.instruct.state is LoadState.LOADING:
+            self._instruct_waiting -= 1  # gave up waiting: a failure would be told to nobody
+        return engine
 
     def instruct_failed(self, settings: Settings) -> bool:
         """Whether the instruct model `settings` name failed to load."""
@@ -164,10 +174,11 @@ class Models:
             self.engines.retain(settings.engine_keys())
             return self.engines.get(settings.engine, options)
 
-    async def _report(self, outcome: asyncio.Future, what: str, off: str,
-                      progress: bool) -> None:
+    async def _report(self, outcome: asyncio.Future, what: str, off: str, progress: bool,
+                      show_failure: Callable[[], bool] = lambda: True) -> None:
         """$/progress while the model loads (where the client shows progress); one
-        window/showMessage if loading fails, saying what is off until when."""
+        window/showMessage if loading fails (and `show_failure()`: nobody else tells it),
+        saying what is off until when."""
         token = None
         if progress:
             token = await self._window.begin_progress("Code Llama",
@@ -179,6 +190,7 @@ class Models:
         else:
             message = f"cannot load {what} {result.description}: {result.error}"
             log.error("%s", message)
-            self._window.show(types.MessageType.Error, f"codellama: {message}. {off}")
+            if show_failure():
+                self._window.show(types.MessageType.Error, f"codellama: {message}. {off}")
         if token is not None:
             self._window.end_progress(token, message)

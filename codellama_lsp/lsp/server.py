@@ -310,6 +310,8 @@ async def edit(ls: CodeLlamaServer, params: Any) -> dict:
     try:
         computed = await ls.edits.compute(parse_target(params))
     except UserError as exc:
+        # Expected (no usable code, a document that changed...): the client tells the user.
+        log.info("%s: no edit: %s", EDIT_METHOD, exc)
         raise rpc_error(exc) from None
     return computed.as_result()
 

@@ -42,6 +42,9 @@ class Stats:
     # per generated answer: the handler's time minus the engine's (prompt, threads, protocol)
     overhead_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     last_engine_ms: float | None = None  # the latest answer's time inside the engine
+    # The latest answer with items, for clients' info line: its item ids, milliseconds, tokens
+    # generated, prompt ids (and those reused), and whether it came from the suggestion cache.
+    last_answer: dict | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _open_items: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,4 +107,5 @@ class Stats:
                           "p95": percentile(engine, 95)},
             "overhead_ms": {"p50": percentile(overhead, 50), "p95": percentile(overhead, 95)},
             "last_engine_ms": self.last_engine_ms,
+            "last_answer": self.last_answer,
         }

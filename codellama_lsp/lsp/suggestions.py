@@ -30,6 +30,7 @@ class Suggestions:
     engine_s: float  # time inside engine.generate, all generations together
     prompt_tokens: int = 0  # all generations together
     reused_prompt_tokens: int = 0  # of those, the ones a kept KV cache covered
+    generated_tokens: int = 0  # all generations together
 
 
 def options_for(settings: Settings, invoked: bool, seed: int | None = None,
@@ -82,7 +83,7 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
         if result.text.strip() and result.text not in texts:
             texts.append(result.text)
     return Suggestions(texts, generations, engine_s, engine.prompt_tokens,
-                       engine.reused_prompt_tokens)
+                       engine.reused_prompt_tokens, engine.generated_tokens)
 
 
 def prefill_suggestion(engine: Engine, document: ParsedDocument, offset: int,
@@ -98,19 +99,20 @@ def prefill_suggestion(engine: Engine, document: ParsedDocument, offset: int,
 
 
 class _Counted:
-    """An engine that counts the prompt tokens of every generation (also those whose answer
-    cleans up to nothing)."""
+    """An engine that counts the prompt and generated tokens of every generation (also those
+    whose answer cleans up to nothing)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.tokenizer = engine.tokenizer
         self.context_window = engine.context_window
-        self.prompt_tokens = self.reused_prompt_tokens = 0
+        self.prompt_tokens = self.reused_prompt_tokens = self.generated_tokens = 0
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         result = self.engine.generate(request)
         self.prompt_tokens += result.prompt_tokens
         self.reused_prompt_tokens += result.reused_prompt_tokens
+        self.generated_tokens += result.generated_tokens
         return result
 
     def prefill(self, request: GenerationRequest) -> int:

@@ -107,7 +107,8 @@ def test_the_rows_are_well_formed():
         assert (row.low is None) == (row.high is None), row.key
         if row.reader == "server":
             assert row.check(row.default) == row.server_default(), row.key
-    assert set(CLIENT_SETTINGS) == {"enable", "server.command", "server.python", "server.settings"}
+    assert set(CLIENT_SETTINGS) == {"enable", "server.command", "server.python", "server.settings",
+                                    "disabledLanguages", "excludeFiles", "showInfo"}
     assert all(row.cli is None for row in CLIENT_SETTINGS.values())
     flags = [row.cli for row in SETTINGS if row.cli]
     assert len(flags) == len(set(flags))
@@ -131,7 +132,8 @@ def test_the_generated_files_are_up_to_date():
 
 def _copy(tmp_path: Path) -> Path:
     names = [settings_docs.README, settings_docs.VSCODE_MANIFEST, settings_docs.VSCODE_KEYS,
-             settings_docs.VSCODE_README, settings_docs.NVIM_HELP]
+             settings_docs.VSCODE_README, settings_docs.NVIM_HELP, settings_docs.VSCODE_SECRETS,
+             settings_docs.NVIM_SECRETS]
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)

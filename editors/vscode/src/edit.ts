@@ -55,9 +55,10 @@ export function editParams(document: vscode.TextDocument, range: vscode.Range, i
  * Apply an edit's answer to `document` as one WorkspaceEdit (one undo step). Refused, with a
  * message, where the document changed since the server computed it.
  */
-export async function applyEditResult(document: vscode.TextDocument, result: EditResult
+export async function applyEditResult(document: vscode.TextDocument, result: EditResult | undefined
 ): Promise<boolean> {
-	if (document.version !== result.version) {
+	// vscode-languageclient answers undefined where the server answered ContentModified.
+	if (!result || document.version !== result.version) {
 		void vscode.window.showWarningMessage(
 			'Code Llama: the document changed while the edit was computed; nothing was applied.');
 		return false;
@@ -102,7 +103,7 @@ export async function editSelection(client: RequestSender, instruction?: string)
 		cancellable: true,
 	}, async (_progress, token) => {
 		try {
-			const result = await client.sendRequest<EditResult>(EDIT_METHOD, params, token);
+			const result = await client.sendRequest<EditResult | undefined>(EDIT_METHOD, params, token);
 			return await applyEditResult(document, result);
 		} catch (error) {
 			if (!isCancelled(error, token)) {

@@ -2,11 +2,13 @@
 // runs `codellama lsp` (restarted when the server settings change).
 import * as vscode from 'vscode';
 import type { Middleware } from 'vscode-languageclient/node';
-import { AcceptanceTracker, PARTIAL_ACCEPTS, acceptPartly } from './acceptance';
+import { AcceptanceTracker, PARTIAL_ACCEPTS, acceptPartly, itemId } from './acceptance';
 import { askInstruction, editSelection } from './edit';
+import { LastAnswer, infoFor } from './info';
 import { createMiddleware } from './middleware';
 import { NextEdits } from './nextEdit';
 import { PREWARM_METHOD, Prewarmer } from './prewarm';
+import { SuggestionScope } from './scope';
 import {
 	SECTION,
 	ServerCommand,
@@ -16,9 +18,13 @@ import {
 	serverCommand,
 	serverSettings,
 } from './settings';
+import { ShownContext } from './shownContext';
 import { SHOW_LOG_COMMAND, StatusItem, stateOfModel } from './status';
 
 export const STATS_METHOD = 'codellama/stats';
+
+/** The language client's state: `stopped` after a stop, or when the server process ended. */
+export type ClientState = 'starting' | 'running' | 'stopped';
 
 /** What the extension needs from a language client (`client.ts` wraps the real one). */
 export interface ServerClient {
@@ -26,7 +32,7 @@ export interface ServerClient {
 	stop(): Promise<void>;
 	sendRequest<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
 	sendNotification(method: string, params: unknown): Promise<void>;
-	onDidChangeState(listener: (running: boolean) => void): vscode.Disposable;
+	onDidChangeState(listener: (state: ClientState) => void): vscode.Disposable;
 	hookProvider?(document: vscode.TextDocument,
 		hook: (item: vscode.InlineCompletionItem, length: number) => void): void;
 }
@@ -51,6 +57,8 @@ export class CodeLlama implements vscode.Disposable {
 	/** The latest start (activation does not wait for the server). */
 	started: Promise<void> = Promise.resolve();
 	readonly tracker: AcceptanceTracker;
+	readonly scope = new SuggestionScope(config);
+	private readonly shownContext = new ShownContext();
 	private stopping = false;
 	/** The server settings last sent to the running server. */
 	private sent: ServerSettings = {};
@@ -62,20 +70,23 @@ export class CodeLlama implements vscode.Disposable {
 	) {
 		this.tracker = new AcceptanceTracker((command, args) => this.sendRequest('workspace/executeCommand',
 			{ command, arguments: args }));
-		status.setEnabled(completionsEnabled(config()));
+		this.refreshOff();
 	}
 
 	async start(): Promise<void> {
 		const middleware = createMiddleware({
-			enabled: () => completionsEnabled(config()),
+			offReason: document => this.scope.offReason(document),
+			excluded: document => this.scope.excluded(document),
 			status: this.status,
 			tracker: this.tracker,
 			settings: () => serverSettings(config()),
 			askInstruction,
 			hookProvider: document => this.client?.hookProvider?.(document,
 				(item, length) => void this.tracker.partiallyAccepted(item, length)),
+			answered: (document, items) => this.answered(document, items),
 		});
 		const command = serverCommand(config());
+		const commandLine = [command.command, ...command.args].join(' ');
 		this.sent = serverSettings(config());
 		const client = this.factory({
 			command,
@@ -86,14 +97,19 @@ export class CodeLlama implements vscode.Disposable {
 		});
 		this.client = client;
 		this.stopping = false;
-		this.status.set('starting', [command.command, ...command.args].join(' '));
-		client.onDidChangeState(running => {
+		this.status.set('starting', commandLine);
+		let ended = false; // the server process ended without being stopped
+		client.onDidChangeState(state => {
 			if (this.stopping || this.client !== client) {
 				return;
 			}
-			if (!running) {
+			if (state === 'stopped') {
+				ended = true;
 				this.status.set('error', 'the server stopped; see the log');
-			} else if (this.status.shown === 'error') {
+			} else if (state === 'starting' && ended) {
+				this.status.set('starting', `restarting ${commandLine}`);
+			} else if (state === 'running' && ended) {
+				ended = false;
 				void this.refreshState(); // the client restarted a server that had stopped
 			}
 		});
@@ -145,14 +161,19 @@ export class CodeLlama implements vscode.Disposable {
 		return this.client.sendRequest<R>(method, params, token);
 	}
 
-	/** Settings changed: restart for a new server command, else send the server its settings. */
+	/**
+	 * Settings changed: restart for a new server command (or new excluded files: the server
+	 * may hold a file now excluded), else send the server its settings.
+	 */
 	async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
 		if (!event.affectsConfiguration(SECTION)) {
 			return;
 		}
-		this.status.setEnabled(completionsEnabled(config()));
-		if (event.affectsConfiguration(`${SECTION}.server.command`)
-			|| event.affectsConfiguration(`${SECTION}.server.python`)) {
+		this.refreshOff();
+		if (!config().get<boolean>('showInfo')) {
+			this.status.setInfo(undefined);
+		}
+		if (RESTARTING_SETTINGS.some(key => event.affectsConfiguration(`${SECTION}.${key}`))) {
 			await this.restart();
 			return;
 		}
@@ -178,7 +199,68 @@ export class CodeLlama implements vscode.Disposable {
 	async toggle(): Promise<void> {
 		const enabled = !completionsEnabled(config());
 		await config().update('enable', enabled, vscode.ConfigurationTarget.Global);
-		this.status.setEnabled(enabled);
+		this.refreshOff();
+		if (!enabled) {
+			await hideSuggestion();
+		}
+	}
+
+	/** Edit Selection, but never in a file that is not sent to the server. */
+	editSelection(instruction?: string): Promise<boolean> {
+		const document = vscode.window.activeTextEditor?.document;
+		const glob = document && this.scope.excludedBy(document);
+		if (glob) {
+			void vscode.window.showWarningMessage(`Code Llama: this file matches ${glob}, so it is `
+				+ 'never sent to the server: no edits there.');
+			return Promise.resolve(false);
+		}
+		return editSelection(this, instruction);
+	}
+
+	/** Suggestions off in the active editor's file, or back on. */
+	async toggleFile(): Promise<void> {
+		const editor = vscode.window.activeTextEditor;
+		if (!editor) {
+			void vscode.window.showInformationMessage('Code Llama: open a file to turn its suggestions off or on.');
+			return;
+		}
+		const on = this.scope.toggleFile(editor.document);
+		this.refreshOff();
+		if (!on) {
+			await hideSuggestion();
+		}
+	}
+
+	/** The status item's `off`, for the active editor. */
+	refreshOff(): void {
+		this.status.setOff(this.scope.offReason(vscode.window.activeTextEditor?.document));
+	}
+
+	/** An inline answer came back: the context key of our keys, and the info line. */
+	answered(document: vscode.TextDocument, items: readonly vscode.InlineCompletionItem[]): void {
+		this.shownContext.set(items.length > 0);
+		this.status.setInfo(undefined);
+		const ids = items.map(itemId).filter((id): id is number => id !== undefined);
+		if (ids.length > 0 && config().get<boolean>('showInfo')) {
+			void this.showInfo(ids);
+		}
+	}
+
+	/** The info line of the answer with these item ids (`codellama.showInfo`). */
+	private async showInfo(ids: number[]): Promise<void> {
+		try {
+			const stats = await this.sendRequest<{ last_answer?: LastAnswer | null }>(STATS_METHOD, {});
+			this.status.setInfo(infoFor(stats.last_answer, ids));
+		} catch {
+			// The info is a courtesy: a server that cannot tell leaves the item as it is.
+		}
+	}
+
+	/** The active editor changed: what the status says, and no stale context key. */
+	activeEditorChanged(): void {
+		this.shownContext.set(false);
+		this.status.setInfo(undefined);
+		this.refreshOff();
 	}
 
 	dispose(): void {
@@ -195,6 +277,13 @@ export function summary(stats: Record<string, any>): string {
 		+ `${stats.model?.state ?? '?'}`;
 }
 
+/** The settings whose change restarts the server. */
+const RESTARTING_SETTINGS = ['server.command', 'server.python', 'excludeFiles'];
+
+function hideSuggestion(): Thenable<unknown> {
+	return vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+}
+
 let running: CodeLlama | undefined;
 
 export function activate(context: vscode.ExtensionContext, factory?: ClientFactory
@@ -206,20 +295,27 @@ export function activate(context: vscode.ExtensionContext, factory?: ClientFacto
 	const extension = new CodeLlama(output, status, make);
 	running = extension;
 	const prewarmer = new Prewarmer(params => extension.notify(PREWARM_METHOD, params),
-		() => completionsEnabled(config()));
+		document => extension.scope.offReason(document) === undefined);
 	context.subscriptions.push(output, status, extension, prewarmer,
 		vscode.commands.registerCommand('codellama.editSelection',
-			(instruction?: string) => editSelection(extension, typeof instruction === 'string' ? instruction : undefined)),
+			(instruction?: string) => extension.editSelection(typeof instruction === 'string' ? instruction : undefined)),
 		vscode.commands.registerCommand('codellama.toggle', () => extension.toggle()),
+		vscode.commands.registerCommand('codellama.toggleFile', () => extension.toggleFile()),
 		vscode.commands.registerCommand('codellama.showStats', () => extension.showStats()),
 		vscode.commands.registerCommand('codellama.restart', () => extension.restart()),
 		vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => output.show(true)),
 		...Object.entries(PARTIAL_ACCEPTS).map(([ours, builtin]) =>
 			vscode.commands.registerCommand(ours, () => acceptPartly(builtin, extension.tracker))),
 		vscode.workspace.onDidChangeConfiguration(event => extension.configurationChanged(event)),
-		vscode.workspace.onDidCloseTextDocument(document => extension.tracker.forget(document.uri.toString())),
+		vscode.workspace.onDidCloseTextDocument(document => {
+			extension.tracker.forget(document.uri.toString());
+			extension.scope.forget(document.uri.toString());
+		}),
 		vscode.window.onDidChangeTextEditorSelection(event => prewarmer.cursorMoved(event.textEditor)),
-		vscode.window.onDidChangeActiveTextEditor(editor => prewarmer.cursorMoved(editor)),
+		vscode.window.onDidChangeActiveTextEditor(editor => {
+			extension.activeEditorChanged();
+			prewarmer.cursorMoved(editor);
+		}),
 		...new NextEdits(extension).register(),
 	);
 	extension.started = extension.start();

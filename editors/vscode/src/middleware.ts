@@ -1,6 +1,7 @@
-// The language client's middleware: completions on/off, the status item's `generating` and
-// `loading`, remembering shown items for partial accepts, the instruction for code actions'
-// "edit selection…", and our settings where the server asks for its configuration.
+// The language client's middleware: where suggestions are off, files never sent to the server,
+// the status item's `generating` and `loading`, remembering shown items for partial accepts, the
+// instruction for code actions' "edit selection…", and our settings where the server asks for
+// its configuration.
 import * as vscode from 'vscode';
 import type { Middleware } from 'vscode-languageclient/node';
 import { AcceptanceTracker } from './acceptance';
@@ -10,13 +11,18 @@ import { StatusItem, stateOfProgress } from './status';
 export const SERVER_EDIT_COMMAND = 'codellama.edit';
 
 export interface MiddlewareContext {
-	enabled(): boolean;
+	/** Why suggestions are off in `document`, or undefined where they are on. */
+	offReason(document: vscode.TextDocument): string | undefined;
+	/** Whether `document` is never sent to the server (a secret file, `excludeFiles`). */
+	excluded(document: vscode.TextDocument): boolean;
 	status: StatusItem;
 	tracker: AcceptanceTracker;
 	settings(): ServerSettings;
 	askInstruction(): Thenable<string | undefined>;
 	/** Give the inline completion provider for `document` the partial-accept hook. */
 	hookProvider(document: vscode.TextDocument): void;
+	/** An inline answer for `document` came back with these items (none: nothing shown). */
+	answered(document: vscode.TextDocument, items: readonly vscode.InlineCompletionItem[]): void;
 }
 
 type Items = vscode.InlineCompletionItem[] | vscode.InlineCompletionList | null | undefined;
@@ -28,17 +34,36 @@ function itemsOf(result: Items): vscode.InlineCompletionItem[] {
 	return Array.isArray(result) ? result : result.items;
 }
 
+/** The notifications that carry a document to the server, dropped for excluded files. */
+function documentSync(context: MiddlewareContext): Middleware {
+	const unless = <T>(document: (data: T) => vscode.TextDocument) =>
+		(data: T, next: (data: T) => Promise<void>): Promise<void> =>
+			context.excluded(document(data)) ? Promise.resolve() : next(data);
+	return {
+		didOpen: unless<vscode.TextDocument>(d => d),
+		didChange: unless<vscode.TextDocumentChangeEvent>(e => e.document),
+		didSave: unless<vscode.TextDocument>(d => d),
+		didClose: unless<vscode.TextDocument>(d => d),
+		willSave: unless<vscode.TextDocumentWillSaveEvent>(e => e.document),
+	};
+}
+
 export function createMiddleware(context: MiddlewareContext): Middleware {
 	return {
+		...documentSync(context),
+
 		async provideInlineCompletionItems(document, position, inlineContext, token, next) {
-			if (!context.enabled()) {
+			if (context.offReason(document) !== undefined) {
+				context.answered(document, []);
 				return null;
 			}
 			context.hookProvider(document);
 			context.status.begin();
 			try {
 				const result = await next(document, position, inlineContext, token);
-				context.tracker.remember(document.uri.toString(), itemsOf(result));
+				const items = itemsOf(result);
+				context.tracker.remember(document.uri.toString(), items);
+				context.answered(document, items);
 				return result;
 			} finally {
 				context.status.end();

@@ -17,7 +17,8 @@ export class Prewarmer implements vscode.Disposable {
 
 	constructor(
 		private readonly send: (params: PrewarmParams) => unknown,
-		private readonly enabled: () => boolean,
+		/** Whether suggestions are on in a document (none are pre-warmed where they are off). */
+		private readonly enabled: (document: vscode.TextDocument) => boolean,
 		private readonly delayMs = PREWARM_DELAY_MS,
 	) { }
 
@@ -25,7 +26,7 @@ export class Prewarmer implements vscode.Disposable {
 	cursorMoved(editor: vscode.TextEditor | undefined): void {
 		this.dispose();
 		const scheme = editor?.document.uri.scheme;
-		if (!editor || (scheme !== 'file' && scheme !== 'untitled') || !this.enabled()) {
+		if (!editor || (scheme !== 'file' && scheme !== 'untitled') || !this.enabled(editor.document)) {
 			return; // the client syncs only these documents with the server
 		}
 		// VS Code positions are UTF-16 code units, the encoding the client negotiates.

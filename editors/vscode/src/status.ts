@@ -22,7 +22,8 @@ export class StatusItem implements vscode.Disposable {
 	private state: ServerState = 'starting';
 	private detail = '';
 	private inFlight = 0;
-	private enabled = true;
+	private offReason: string | undefined;
+	private info: string | undefined;
 
 	constructor(private readonly item: vscode.StatusBarItem) {
 		item.command = SHOW_LOG_COMMAND;
@@ -34,7 +35,7 @@ export class StatusItem implements vscode.Disposable {
 		if (this.state !== 'ready') {
 			return this.state;
 		}
-		if (!this.enabled) {
+		if (this.offReason !== undefined) {
 			return 'off';
 		}
 		return this.inFlight > 0 ? 'generating' : 'ready';
@@ -54,8 +55,15 @@ export class StatusItem implements vscode.Disposable {
 		this.render();
 	}
 
-	setEnabled(enabled: boolean): void {
-		this.enabled = enabled;
+	/** Suggestions are off (in the active editor, or everywhere), and why; undefined: on. */
+	setOff(reason: string | undefined): void {
+		this.offReason = reason;
+		this.render();
+	}
+
+	/** What the suggestion shown cost (`codellama.showInfo`), or undefined to clear it. */
+	setInfo(info: string | undefined): void {
+		this.info = info;
 		this.render();
 	}
 
@@ -76,9 +84,12 @@ export class StatusItem implements vscode.Disposable {
 
 	private render(): void {
 		const shown = this.shown;
-		const word = shown === 'ready' ? '' : ` ${shown}`;
+		const word = shown === 'ready' ? (this.info ? ` ${this.info}` : '') : ` ${shown}`;
 		this.item.text = `${ICONS[shown]} Code Llama${word}`;
 		const lines = [`Code Llama: ${shown}`];
+		if (shown === 'off' && this.offReason) {
+			lines.push(this.offReason);
+		}
 		if (this.detail) {
 			lines.push(this.detail);
 		}

@@ -206,3 +206,46 @@ test('a resting cursor and a newly active editor are sent to the server to pre-w
 		mock.timers.reset();
 	}
 });
+
+test('a slow start, Restart Server and a new server command never show an error', async () => {
+	let open!: () => void;
+	const gate = new Promise<void>(resolve => { open = resolve; });
+	const { factory, built } = fakeFactory();
+	const slow = (setup: any) => {
+		const client = factory(setup);
+		client.startGate = gate; // a server command that takes seconds to start
+		return client;
+	};
+	const extension = activate(fakeContext(), slow);
+	const shown: string[] = [];
+	const record = extension.status.set.bind(extension.status);
+	extension.status.set = (state, detail) => { record(state, detail); shown.push(extension.status.shown); };
+	await new Promise(resolve => setImmediate(resolve));
+	assert.equal(extension.status.shown, 'starting'); // still starting: not red
+	open();
+	await extension.started;
+	await stub.commands.get('codellama.restart')!();
+	await Promise.all(stub.changeSettings({ 'server.python': '/venv/bin/python' }));
+	assert.equal(built.length, 3);
+	assert.equal(extension.status.shown, 'ready');
+	assert.ok(!shown.includes('error'), shown.join(' '));
+});
+
+test('with showInfo the status item says what the shown suggestion cost; without, nothing', async () => {
+	const last = { item_ids: [7], ms: 84.6, generated_tokens: 12, prompt_tokens: 1100,
+		reused_prompt_tokens: 1020, cached: false };
+	stub.config = { showInfo: true };
+	const { client, extension } = await started({ 'codellama/stats': () => ({ ...READY_STATS, last_answer: last }) });
+	const document = fakeDocument('file:///a.py', 'x = ');
+	const item = new InlineCompletionItem('foo', undefined,
+		{ title: 'Accept', command: 'codellama.accept', arguments: [7] });
+	await client.setup.middleware.provideInlineCompletionItems!(document as any, at(0, 4), any, any,
+		async () => ({ items: [item as any] }));
+	await new Promise(resolve => setImmediate(resolve));
+	assert.equal(stub.statusItems[0].text, '$(check) Code Llama 12 tokens, 85 ms, 1020/1100 prompt ids reused');
+	assert.deepEqual(stub.executed.filter(([id]) => id === 'setContext').at(-1),
+		['setContext', ['codellama.suggestionShown', true]]);
+	await Promise.all(stub.changeSettings({ showInfo: false }));
+	assert.equal(stub.statusItems[0].text, '$(check) Code Llama');
+	assert.equal(extension.status.shown, 'ready');
+});

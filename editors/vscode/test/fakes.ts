@@ -1,15 +1,17 @@
 // A language client double for the unit tests: records what the extension sends and answers
 // requests from a table.
 import type * as vscode from 'vscode';
-import type { ClientSetup, ServerClient } from '../src/extension';
+import type { ClientSetup, ClientState, ServerClient } from '../src/extension';
 
 export class FakeClient implements ServerClient {
 	started = 0;
 	stopped = 0;
 	requests: [string, unknown][] = [];
 	notifications: [string, unknown][] = [];
-	stateListeners: ((running: boolean) => void)[] = [];
+	stateListeners: ((state: ClientState) => void)[] = [];
 	startError: Error | undefined;
+	/** Where set, the server "starts" only when it resolves (a slow server command). */
+	startGate: Promise<void> | undefined;
 	/** The partial-accept hook the extension gave the inline completion provider. */
 	hook: ((item: vscode.InlineCompletionItem, length: number) => void) | undefined;
 
@@ -17,15 +19,22 @@ export class FakeClient implements ServerClient {
 
 	async start(): Promise<void> {
 		this.started += 1;
+		this.fire('starting');
+		await this.startGate;
 		if (this.startError) {
+			this.fire('stopped');
 			throw this.startError;
 		}
-		this.stateListeners.forEach(listener => listener(true));
+		this.fire('running');
 	}
 
 	async stop(): Promise<void> {
 		this.stopped += 1;
-		this.stateListeners.forEach(listener => listener(false));
+		this.fire('stopped');
+	}
+
+	fire(state: ClientState): void {
+		this.stateListeners.forEach(listener => listener(state));
 	}
 
 	async sendRequest<R>(method: string, params: unknown): Promise<R> {
@@ -41,7 +50,7 @@ export class FakeClient implements ServerClient {
 		this.notifications.push([method, params]);
 	}
 
-	onDidChangeState(listener: (running: boolean) => void): vscode.Disposable {
+	onDidChangeState(listener: (state: ClientState) => void): vscode.Disposable {
 		this.stateListeners.push(listener);
 		return { dispose: () => undefined };
 	}
@@ -52,12 +61,13 @@ export class FakeClient implements ServerClient {
 
 	/** The server process ends by itself. */
 	crash(): void {
-		this.stateListeners.forEach(listener => listener(false));
+		this.fire('stopped');
 	}
 
 	/** The language client restarted the server. */
 	restarted(): void {
-		this.stateListeners.forEach(listener => listener(true));
+		this.fire('starting');
+		this.fire('running');
 	}
 }
 

@@ -43,13 +43,26 @@ test('an error is red and says why in the tooltip', () => {
 	assert.equal(item.backgroundColor, undefined);
 });
 
-test('completions turned off show as off', () => {
+test('completions turned off show as off, with the reason in the tooltip', () => {
 	const [status, item] = newItem();
 	status.set('ready');
-	status.setEnabled(false);
+	status.setOff('suggestions are off in this file');
 	assert.match(item.text, /circle-slash.*Code Llama off/);
-	status.setEnabled(true);
+	assert.match(String(item.tooltip), /off in this file/);
+	status.setOff(undefined);
 	assert.equal(status.shown, 'ready');
+});
+
+test('the info line shows beside the name while ready, and goes with a new request', () => {
+	const [status, item] = newItem();
+	status.set('ready');
+	status.setInfo('12 tokens, 85 ms, 90/100 prompt ids reused');
+	assert.equal(item.text, '$(check) Code Llama 12 tokens, 85 ms, 90/100 prompt ids reused');
+	status.begin();
+	assert.match(item.text, /sync~spin.*generating/);
+	status.setInfo(undefined);
+	status.end();
+	assert.equal(item.text, '$(check) Code Llama');
 });
 
 test('the server\'s loading progress and model state map to the item', () => {

@@ -107,6 +107,22 @@ async def test_typing_the_suggestion_is_answered_from_the_cache(session):
     assert after["forwarded"] == before["forwarded"] + 1
 
 
+async def test_the_latest_answer_is_in_the_stats_for_the_info_line(session):
+    client, _ = session
+    uri = "file:///info.py"
+    open_document(client, uri, "y = 2\n")
+    (item,) = (await client.text_document_inline_completion_async(
+        inline_params(uri, 1, 0))).items
+    last = (await stats(client))["last_answer"]
+    assert last["item_ids"] == list(item.command.arguments) and last["cached"] is False
+    assert 0 < last["generated_tokens"] <= 12 and last["ms"] > 0
+    assert 0 <= last["reused_prompt_tokens"] <= last["prompt_tokens"] and last["prompt_tokens"]
+    (again,) = (await client.text_document_inline_completion_async(
+        inline_params(uri, 1, 0))).items
+    cached = (await stats(client))["last_answer"]
+    assert cached["item_ids"] == list(again.command.arguments) and cached["cached"] is True
+
+
 async def test_cancel_request_stops_the_generation_and_the_next_is_served(session):
     client, _ = session
     uri = "file:///cancel.py"

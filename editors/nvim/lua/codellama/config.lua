@@ -15,7 +15,15 @@ M.defaults = {
   },
   root_markers = { ".git" },
   debounce_ms = 75, -- wait after a keystroke before asking the server
+  -- Tell the server where the cursor rests (codellama/prewarm) after it stayed this long.
+  prewarm_ms = 250,
   enabled = true, -- false: start with suggestions off (:CodeLlamaToggle)
+  -- Filetypes where suggestions are off (the server still gets the buffer, for edits).
+  disabled_filetypes = {},
+  -- More globs of files never sent to the server (the secret files never are: `.env`,
+  -- `*.pem`, `*.key`, `id_rsa*`, ...). Without `/` a glob matches the name, with `/` the end
+  -- of the path.
+  exclude_files = {},
   -- Neovim 0.12+: use the built-in vim.lsp.inline_completion instead of the plugin's ghost
   -- text (no accept word/line there).
   native = false,
@@ -26,12 +34,58 @@ M.defaults = {
   keymaps = {
     accept = "<Tab>",
     accept_word = "<M-w>",
-    accept_line = "<M-l>",
+    accept_line = "<M-l>", -- the rest of the line (copilot.lua's <M-l> takes it all)
     next = "<M-]>",
     prev = "<M-[>",
     dismiss = "<C-]>",
+    suggest = "<M-\\>", -- ask now, for up to 3 different suggestions
   },
 }
+
+-- The type each option takes (those whose default is nil or of several types).
+local TYPES = {
+  cmd_env = "table",
+  highlight = { "string", "table" },
+}
+
+--- One line per misspelt or mistyped option of `user` (empty: all fine), and `user` without
+--- those options (the defaults stand in for them).
+---@param user table
+---@return string[], table
+function M.check(user)
+  local problems = {}
+  local function check(prefix, given, defaults, types)
+    local kept = {}
+    for key, value in pairs(given) do
+      local name = prefix .. tostring(key)
+      local expected = types[key] or (defaults[key] ~= nil and type(defaults[key]))
+      local ok, err = true, nil
+      if not expected then
+        ok, err = false, "unknown option " .. name
+      else
+        ok, err = pcall(vim.validate, name, value, expected)
+      end
+      if not ok then
+        table.insert(problems, (tostring(err):gsub("^.-:%d+: ", "")))
+      elseif key == "keymaps" then
+        local keys = {} -- a key, or false to leave it unmapped
+        for k in pairs(M.defaults.keymaps) do
+          keys[k] = { "string", "boolean" }
+        end
+        kept[key] = check("keymaps.", value, M.defaults.keymaps, keys)
+      else
+        kept[key] = value
+      end
+    end
+    return kept
+  end
+  if type(user) ~= "table" then
+    return { "setup() takes a table of options" }, {}
+  end
+  local kept = check("", user, M.defaults, TYPES)
+  table.sort(problems)
+  return problems, kept
+end
 
 --- The defaults overridden by `user` (tables merged deeply, lists replaced).
 ---@param user table|nil

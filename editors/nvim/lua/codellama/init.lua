@@ -1,6 +1,7 @@
 -- Code Llama in Neovim: starts `codellama lsp` for the configured filetypes, draws its inline
 -- completions as ghost text, and adds :CodeLlamaEdit, :CodeLlamaToggle, :CodeLlamaStats.
 local config_mod = require("codellama.config")
+local files = require("codellama.files")
 local ghost = require("codellama.ghost")
 local keymaps = require("codellama.keymaps")
 local prewarm = require("codellama.prewarm")
@@ -19,6 +20,10 @@ end
 
 local function wants(buf)
   if vim.bo[buf].buftype ~= "" then
+    return false
+  end
+  -- Never sent to the server: the server is not even attached to the buffer.
+  if files.excluded_by(vim.api.nvim_buf_get_name(buf), M.config.exclude_files) then
     return false
   end
   local filetype = vim.bo[buf].filetype
@@ -168,6 +173,9 @@ local function commands()
     { desc = "Turn Code Llama suggestions on or off" })
   vim.api.nvim_create_user_command("CodeLlamaStats", M.stats,
     { desc = "Show what the Code Llama server did" })
+  vim.api.nvim_create_user_command("CodeLlamaSuggest", function()
+    suggestion.cycle(vim.api.nvim_get_current_buf(), 1)
+  end, { desc = "Ask Code Llama now for up to 3 different suggestions" })
 end
 
 local function global_autocmds()
@@ -197,7 +205,15 @@ end
 
 ---@param opts table|nil see :help codellama-setup
 function M.setup(opts)
-  M.config = config_mod.merge(opts)
+  local problems, kept = config_mod.check(opts or {})
+  if #problems > 0 then
+    vim.notify("codellama: setup(): " .. table.concat(problems, "; "), vim.log.levels.ERROR)
+  end
+  M.config = config_mod.merge(kept)
+  suggestion.allowed = function(buf)
+    return files.off_reason(buf, M.config.disabled_filetypes) == nil
+  end
+  prewarm.rest_ms = M.config.prewarm_ms
   suggestion.enabled = M.config.enabled
   suggestion.debounce_ms = M.config.debounce_ms
   ghost.set_highlight(M.config.highlight)

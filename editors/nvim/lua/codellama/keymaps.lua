@@ -69,6 +69,7 @@ function M.attach(buf, keys)
     accept_line = run("accept(nil, 'line')"),
     next = function() return "<Cmd>lua require('codellama.suggestion').cycle(nil, 1)<CR>" end,
     prev = function() return "<Cmd>lua require('codellama.suggestion').cycle(nil, -1)<CR>" end,
+    suggest = function() return "<Cmd>lua require('codellama.suggestion').suggest(nil)<CR>" end,
     dismiss = function()
       if suggestion.visible() then
         return "<Cmd>lua require('codellama.suggestion').dismiss(vim.api.nvim_get_current_buf())<CR>"

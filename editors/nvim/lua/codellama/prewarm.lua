@@ -7,10 +7,12 @@ local util = require("codellama.util")
 local M = {}
 
 M.counters = { sent = 0 }
+M.rest_ms = 250 -- setup()'s prewarm_ms
 
 --- Send the cursor of the current window, if it shows `buf` and the server is attached.
 function M.send(buf)
-  if not suggestion.enabled or buf ~= vim.api.nvim_get_current_buf() then
+  if not suggestion.enabled or not suggestion.allowed(buf)
+    or buf ~= vim.api.nvim_get_current_buf() then
     return
   end
   local client = util.client(buf)
@@ -23,12 +25,44 @@ function M.send(buf)
   M.counters.sent = M.counters.sent + 1
 end
 
---- The autocmds of a buffer the server is attached to.
+local timers = {} -- buffer -> the timer of its resting cursor
+
+--- Send after the cursor rested `M.rest_ms` (every move starts the wait again).
+function M.rested(buf)
+  local timer = timers[buf]
+  if not timer then
+    timer = (vim.uv or vim.loop).new_timer()
+    timers[buf] = timer
+  end
+  timer:stop()
+  timer:start(M.rest_ms, 0, vim.schedule_wrap(function()
+    if vim.api.nvim_buf_is_valid(buf) then
+      M.send(buf)
+    end
+  end))
+end
+
+--- The autocmds of a buffer the server is attached to: a timer of its own, not CursorHold,
+--- which comes only after 'updatetime' (4 s by default).
 function M.attach(buf)
   local group = vim.api.nvim_create_augroup("codellama.prewarm." .. buf, { clear = true })
-  vim.api.nvim_create_autocmd({ "CursorHold", "CursorHoldI", "BufEnter" }, {
+  vim.api.nvim_create_autocmd({ "CursorMoved", "CursorMovedI" }, {
+    group = group, buffer = buf,
+    callback = function() M.rested(buf) end,
+  })
+  vim.api.nvim_create_autocmd("BufEnter", {
     group = group, buffer = buf,
     callback = function() M.send(buf) end,
+  })
+  vim.api.nvim_create_autocmd("BufWipeout", {
+    group = group, buffer = buf,
+    callback = function()
+      if timers[buf] then
+        timers[buf]:stop()
+        timers[buf]:close()
+        timers[buf] = nil
+      end
+    end,
   })
 end
 

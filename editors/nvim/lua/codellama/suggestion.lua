@@ -8,6 +8,10 @@ local util = require("codellama.util")
 local M = {}
 
 M.enabled = true
+-- Whether suggestions are on in a buffer (codellama.files: vim.b.codellama_enabled, filetypes).
+M.allowed = function(_)
+  return true
+end
 M.debounce_ms = 75
 -- What the plugin did since it started (tests and :CodeLlamaStats read it).
 M.counters = { requests = 0, answers = 0, cancelled = 0, trimmed = 0, accepted = 0 }
@@ -75,7 +79,9 @@ end
 
 local function render(buf, rest)
   local row, col = cursor()
-  ghost.show(buf, row, col, display_text(buf, rest))
+  local s = shown[buf]
+  local counter = #s.items > 1 and string.format(" (%d/%d)", s.index, #s.items) or nil
+  ghost.show(buf, row, col, display_text(buf, rest), counter)
 end
 
 --- Whether a suggestion is on screen and still matches the text.
@@ -186,7 +192,8 @@ end
 --- Ask the server for a suggestion at the cursor now (`invoked`: several items).
 function M.request(buf, invoked, on_items)
   stop_timer(buf)
-  if not M.enabled or buf ~= vim.api.nvim_get_current_buf() or not util.in_insert_mode() then
+  if not M.enabled or not M.allowed(buf) or buf ~= vim.api.nvim_get_current_buf()
+    or not util.in_insert_mode() then
     return
   end
   if not invoked and vim.fn.pumvisible() == 1 then
@@ -216,7 +223,8 @@ end
 --- After a keystroke or a cursor move in insert mode: trim the suggestion while it matches,
 --- else clear it and ask again after the debounce.
 function M.on_change(buf)
-  if not M.enabled then
+  if not M.enabled or not M.allowed(buf) then
+    M.clear(buf)
     return
   end
   if shown[buf] and trim(buf) then
@@ -312,6 +320,13 @@ function M.cycle(buf, step)
     end
     shown[buf].index = index
   end)
+end
+
+--- Ask now, as an invoked trigger: up to 3 different suggestions, "(i/n)" beside them.
+function M.suggest(buf)
+  buf = buf or vim.api.nvim_get_current_buf()
+  M.clear(buf)
+  M.request(buf, true)
 end
 
 --- The shown suggestion's remaining text (nil if none): for tests and the statusline.
