@@ -49,8 +49,12 @@ class CompiledStep:
         self.model = model
         self.cache_arg = cache_arg
         self.compiled = True
-        mode = "reduce-overhead" if str(model.device).startswith("cuda") else None
-        self._step = torch.compile(self._eager, fullgraph=True, mode=mode)
+        cuda = str(model.device).startswith("cuda")
+        # Inductor otherwise keeps fused intermediates in float32 where eager rounds them to
+        # bfloat16/float16, and greedy ids drift from the eager step's after a few tokens.
+        options: dict[str, Any] | None = None if cuda else {"emulate_precision_casts": True}
+        self._step = torch.compile(self._eager, fullgraph=True,
+                                   mode="reduce-overhead" if cuda else None, options=options)
 
     def __call__(self, token: int, position: int, cache: Any) -> Any:
         import torch
