@@ -20,8 +20,9 @@ COMPILE_MODES = ("auto", "on", "off")
 
 
 def wants_compile(mode: str, device: str) -> bool:
-    """`auto` compiles on CUDA, where launch overhead dominates; on CPU it saves about a third of
-    a step but costs tens of seconds at load (BENCHMARKS.md), so it is asked for with `on`."""
+    """`auto` compiles on CUDA, where launch overhead dominates; on a CPU it saves 1-7 ms a token
+    but costs 7-11 s at every start (50-70 s with inductor's cache empty; BENCHMARKS.md), so it
+    is asked for with `on`."""
     if mode not in COMPILE_MODES:
         raise EngineError(f"unknown compile mode {mode!r} (choose from {', '.join(COMPILE_MODES)})")
     return mode == "on" or (mode == "auto" and device.startswith("cuda"))
