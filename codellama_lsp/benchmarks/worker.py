@@ -36,7 +36,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="model folder (default: a tiny random model built for the run)")
     parser.add_argument("--engine", default=None, type=server_url,
                         help="an OpenAI-compatible server to measure instead, http(s)://HOST:PORT "
-                        "(e.g. llama-server -np 16)")
+                        "(e.g. llama-server -np 16; default: codellama serve, started here)")
     parser.add_argument("--clients", default="1,4,16", type=client_levels,
                         help="concurrency levels, positive numbers separated by commas "
                         "(default 1,4,16)")
