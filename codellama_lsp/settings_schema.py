@@ -189,8 +189,9 @@ SETTINGS: tuple[Setting, ...] = (
             "model) or `auto` (Code Llama 7B if downloaded, else `demo`)", cli="--model"),
     Setting("device", "string", "auto", "`auto`, `cpu`, `cuda`, `cuda:N` or `mps`; `auto`: "
             "CUDA, then Apple MPS, else the CPU", cli="--device", rule=_device_name),
-    Setting("dtype", "string", "auto", "precision; `auto`: bfloat16 or float16 on a GPU, "
-            "float32 on the CPU", choices=DTYPES, cli="--dtype"),
+    Setting("dtype", "string", "auto", "precision; `auto`: bfloat16 or float16 on a GPU; "
+            "on the CPU bfloat16 where it is native (AMX, AVX512-BF16), else float32",
+            choices=DTYPES, cli="--dtype"),
     Setting("deviceMap", "string", None, "spread a large model over GPUs and CPU memory "
             "(accelerate); by default the whole model goes on `device`", choices=DEVICE_MAPS,
             cli="--device-map"),

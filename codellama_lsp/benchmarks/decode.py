@@ -35,7 +35,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         help="model shape (random weights)")
     parser.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"),
-                        default="auto", help="auto: float16 on a GPU, float32 on a CPU")
+                        default="auto", help="auto: float16 on a GPU; on a CPU bfloat16 where "
+                        "it is native (AMX, AVX512-BF16), else float32")
     parser.add_argument("--prompt-tokens", type=positive_int, default=2000,
                         help="ids in the prompt")
     parser.add_argument("--new-tokens", type=positive_int, default=16, help="tokens decoded")
@@ -66,17 +67,17 @@ def measure(args: argparse.Namespace) -> dict:
     dtype = torch.float16 if args.dtype == "auto" and device != "cpu" else choose_dtype(
         device, args.dtype)
     _check_memory(args.shape, device, torch.empty((), dtype=dtype).element_size())
-    model = _random_model(args.shape, device, dtype, args.prompt_tokens + args.new_tokens)
+    model = random_model(args.shape, device, dtype, args.prompt_tokens + args.new_tokens)
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     bandwidth = args.bandwidth_gbs or _copy_bandwidth_gbs(device)
     floor_ms = weight_bytes / (bandwidth * 1e9) * 1000
     prompt = torch.randint(3, VOCAB, (args.prompt_tokens,)).tolist()
-    runs = {"eager": _decode(model, prompt, args.new_tokens, None)}
+    runs = {"eager": decode_greedy(model, prompt, args.new_tokens, None)}
     if args.compile == "both":
         step = CompiledStep(model, Forward(model).cache_arg)
         started = time.perf_counter()
         if step.warm_up(args.prompt_tokens + args.new_tokens):
-            runs["compiled"] = _decode(model, prompt, args.new_tokens, step)
+            runs["compiled"] = decode_greedy(model, prompt, args.new_tokens, step)
             runs["compiled"]["compile_s"] = round(time.perf_counter() - started, 1)
     if "compiled" in runs:
         runs["compiled"]["same_tokens"] = runs["compiled"]["tokens"] == runs["eager"]["tokens"]
@@ -126,7 +127,7 @@ def _free_bytes(device: str) -> int | None:
     return None
 
 
-def _random_model(shape: str, device: str, dtype: Any, positions: int) -> Any:
+def random_model(shape: str, device: str, dtype: Any, positions: int) -> Any:
     """A random `LlamaForCausalLM` built directly on `device` in `dtype` (no CPU copy)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -163,7 +164,8 @@ def _copy_bandwidth_gbs(device: str) -> float:
     return 2 * size / statistics.median(times[1:]) / 1e9
 
 
-def _decode(model: Any, prompt: list[int], new_tokens: int, step: CompiledStep | None) -> dict:
+def decode_greedy(model: Any, prompt: list[int], new_tokens: int,
+                  step: CompiledStep | None) -> dict:
     """Prefill `prompt`, then decode `new_tokens` greedily; per-token times after the first."""
     import torch
 

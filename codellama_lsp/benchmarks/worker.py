@@ -1,5 +1,6 @@
 """`codellama bench worker`: throughput and latency of `codellama serve` for 1, 4 and 16
-concurrent clients, batching off (--max-batch 1) and on, on loopback."""
+concurrent clients, batching off (--max-batch 1) and on, on loopback; or, with `--engine URL`,
+of another OpenAI-compatible server (`llama-server -np 16`, vLLM) with the same requests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from codellama_lsp.commands.model_args import positive_int
 from codellama_lsp.commands.serve import require_serve_extra
 from codellama_lsp.errors import UserError
+from codellama_lsp.lsp.stats import percentile
 from fim.engines.options import check_model
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -27,9 +29,14 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser("worker", help="throughput and p50/p95 latency of codellama serve",
                               description="Start `codellama serve` on a loopback port, batching "
                               "off (--max-batch 1) then on, and drive it with 1, 4 and 16 "
-                              "concurrent clients. Each request generates exactly --max-tokens.")
+                              "concurrent clients. Each request generates exactly --max-tokens. "
+                              "--engine URL drives an OpenAI-compatible server already running "
+                              "instead, with the same requests.")
     parser.add_argument("--model", default=None, type=model_folder,
                         help="model folder (default: a tiny random model built for the run)")
+    parser.add_argument("--engine", default=None, type=server_url,
+                        help="an OpenAI-compatible server to measure instead, http(s)://HOST:PORT "
+                        "(e.g. llama-server -np 16; default: codellama serve, started here)")
     parser.add_argument("--clients", default="1,4,16", type=client_levels,
                         help="concurrency levels, positive numbers separated by commas "
                         "(default 1,4,16)")
@@ -54,6 +61,15 @@ def client_levels(value: str) -> list[int]:
     return levels
 
 
+def server_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"must be http(s)://HOST:PORT, got {value!r}")
+    return value.rstrip("/")
+
+
 def model_folder(value: str) -> str:
     try:
         check_model(value)
@@ -64,6 +80,8 @@ def model_folder(value: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     require_serve_extra()
+    if args.engine:
+        return _run_engine(args)
     levels = args.clients
     with tempfile.TemporaryDirectory() as scratch:
         model = args.model or str(_tiny_model(Path(scratch)))
@@ -81,7 +99,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drive(url: str, clients: int, requests: int, max_tokens: int) -> dict:
+def _run_engine(args: argparse.Namespace) -> int:
+    """The same levels and requests against a server already running at `args.engine`."""
+    import httpx
+
+    try:
+        model = _served_model(args.engine)
+        _drive(args.engine, 4, 8, args.max_tokens, model)  # warm up
+        rows = [{"clients": clients, **_drive(args.engine, clients, clients * args.rounds,
+                                              args.max_tokens, model)}
+                for clients in args.clients]
+    except httpx.HTTPError as exc:
+        raise UserError(f"{args.engine}: {exc or type(exc).__name__}") from None
+    report = {"engine": args.engine, "model": model, "max_tokens": args.max_tokens,
+              "results": rows}
+    print(json.dumps(report, indent=2) if args.json else _engine_table(report))
+    return 0
+
+
+def _served_model(url: str) -> str | None:
+    """The first model the server lists (vLLM wants it named; llama-server ignores it)."""
+    import httpx
+
+    try:
+        listed = httpx.get(url + "/v1/models", timeout=10).json().get("data") or []
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return str(listed[0]["id"]) if listed and isinstance(listed[0], dict) else None
+
+
+def _drive(url: str, clients: int, requests: int, max_tokens: int,
+           model: str | None = None) -> dict:
     """`requests` completions from `clients` threads; wall time and per-request latencies."""
     import httpx
 
@@ -89,6 +137,8 @@ def _drive(url: str, clients: int, requests: int, max_tokens: int) -> dict:
         body = {"prompt": f"<PRE> def job_{i}(x):\n    return  <SUF>\n <MID>",
                 "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True,
                 "user": f"client-{i % clients}"}
+        if model is not None:
+            body["model"] = model
         started = time.perf_counter()
         response = client.post(url + "/v1/completions", json=body)
         response.raise_for_status()
@@ -103,7 +153,7 @@ def _drive(url: str, clients: int, requests: int, max_tokens: int) -> dict:
             "requests_per_s": round(requests / wall, 2),
             "tokens_per_s": round(requests * max_tokens / wall, 1),
             "p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000, 1)}
+            "p95_ms": round((percentile(latencies, 95) or 0.0) * 1000, 1)}
 
 
 def _speedups(rows: list[dict], max_batch: int) -> dict:
@@ -124,6 +174,17 @@ def _table(report: dict) -> str:
                      f"{r['p95_ms']:>8}")
     lines.append("throughput, batching on / off: " + ", ".join(
         f"{clients} clients x{ratio}" for clients, ratio in report["speedup"].items()))
+    return "\n".join(lines)
+
+
+def _engine_table(report: dict) -> str:
+    lines = [f"{report['engine']} ({report['model'] or 'model not listed'}), "
+             f"{report['max_tokens']} tokens per request",
+             f"{'clients':>7} {'requests':>8} {'req/s':>7} {'tok/s':>8} {'p50 ms':>8} "
+             f"{'p95 ms':>8}"]
+    for r in report["results"]:
+        lines.append(f"{r['clients']:>7} {r['requests']:>8} {r['requests_per_s']:>7} "
+                     f"{r['tokens_per_s']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8}")
     return "\n".join(lines)
 
 

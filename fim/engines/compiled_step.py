@@ -20,8 +20,9 @@ COMPILE_MODES = ("auto", "on", "off")
 
 
 def wants_compile(mode: str, device: str) -> bool:
-    """`auto` compiles on CUDA, where launch overhead dominates; on CPU it saves about a third of
-    a step but costs tens of seconds at load (BENCHMARKS.md), so it is asked for with `on`."""
+    """`auto` compiles on CUDA, where launch overhead dominates; on a CPU it saves 1-7 ms a token
+    but costs 7-11 s at every start (50-70 s with inductor's cache empty; BENCHMARKS.md), so it
+    is asked for with `on`."""
     if mode not in COMPILE_MODES:
         raise EngineError(f"unknown compile mode {mode!r} (choose from {', '.join(COMPILE_MODES)})")
     return mode == "on" or (mode == "auto" and device.startswith("cuda"))
@@ -49,8 +50,12 @@ class CompiledStep:
         self.model = model
         self.cache_arg = cache_arg
         self.compiled = True
-        mode = "reduce-overhead" if str(model.device).startswith("cuda") else None
-        self._step = torch.compile(self._eager, fullgraph=True, mode=mode)
+        cuda = str(model.device).startswith("cuda")
+        # Inductor otherwise keeps fused intermediates in float32 where eager rounds them to
+        # bfloat16/float16, and greedy ids drift from the eager step's after a few tokens.
+        options: dict[str, Any] | None = None if cuda else {"emulate_precision_casts": True}
+        self._step = torch.compile(self._eager, fullgraph=True,
+                                   mode="reduce-overhead" if cuda else None, options=options)
 
     def __call__(self, token: int, position: int, cache: Any) -> Any:
         import torch

@@ -15,10 +15,11 @@ pytestmark = pytest.mark.server
 @pytest.mark.slow
 def test_tiny_shape_on_the_cpu_reports_the_floor_and_both_steps():
     result = run_cli("bench", "decode", "--shape", "tiny", "--device", "cpu",
-                     "--prompt-tokens", "100", "--new-tokens", "6", "--json", timeout=600)
+                     "--dtype", "float32", "--prompt-tokens", "100", "--new-tokens", "6", "--json",
+                     timeout=600)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert figures["weight_bytes"] == figures["parameters"] * 4  # float32 on a CPU
+    assert figures["weight_bytes"] == figures["parameters"] * 4  # float32
     assert figures["floor_ms_per_token"] > 0 and figures["bandwidth_measured"] is True
     eager, compiled = figures["runs"]["eager"], figures["runs"]["compiled"]
     assert len(eager["tokens"]) == 6

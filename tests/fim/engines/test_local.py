@@ -21,11 +21,17 @@ def prompt_ids(tiny_engine):
                         FimFormat.PSM).ids
 
 
-def test_cpu_float32_is_chosen_without_gpu():
+def test_cpu_bfloat16_where_the_cpu_has_it_else_float32(monkeypatch):
     import torch
 
+    from fim.engines import local
+
     assert choose_device("auto") == "cpu"
+    monkeypatch.setattr(local, "cpu_has_bfloat16", lambda: True)
+    assert choose_dtype("cpu") == torch.bfloat16
+    monkeypatch.setattr(local, "cpu_has_bfloat16", lambda: False)
     assert choose_dtype("cpu") == torch.float32
+    assert choose_dtype("cpu", "float32") == torch.float32
     assert choose_dtype("cuda", "float16") == torch.float16
     with pytest.raises(EngineError, match="unknown dtype"):
         choose_dtype("cpu", "float8")
@@ -220,3 +226,21 @@ def test_compiled_static_caches_keep_each_key_apart(engines):
     assert kept.reused_prompt_tokens > len(b) // 2
     # The prompt's last id is left for the request that brings it.
     assert engine.prefill(GenerationRequest(a + [5, 6, 7], cache_key="slot-psm")) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_compiled_and_eager_steps_pick_the_same_greedy_ids_in_each_dtype(tiny_model, dtype):
+    import torch
+
+    def load(**options):
+        return LocalEngine.load(LoadOptions(model=str(tiny_model), dtype=dtype, **options))
+
+    eager, compiled = load(kv_reuse=False), load(compile="on")
+    assert compiled._step.compiled and compiled.model.dtype == getattr(torch, dtype)
+    for fmt in (FimFormat.PSM, FimFormat.SPM):
+        for ids in _typing_prompts(eager.tokenizer, fmt):
+            want = eager.generate(GenerationRequest(ids, max_new_tokens=24))
+            got = compiled.generate(GenerationRequest(ids, max_new_tokens=24, cache_key=fmt))
+            assert (got.text, got.generated_tokens) == (want.text, want.generated_tokens)
+

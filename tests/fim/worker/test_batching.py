@@ -39,6 +39,16 @@ class Outcomes:
         return [self.results[n] for n in names]
 
 
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_model):
+    """float32: a batch's rows then answer exactly as lone ones. In bfloat16 (the default on a
+    CPU with AMX) a padded batch sums in another order and can flip a near tie of the random
+    model's logits (BENCHMARKS.md, bfloat16 on the CPU)."""
+    from fim.engines.local import LoadOptions, LocalEngine
+
+    return LocalEngine.load(LoadOptions(model=str(tiny_model), dtype="float32"))
+
+
 @pytest.fixture()
 def scheduler(tiny_engine):
     running = BatchScheduler(tiny_engine.model, tiny_engine.tokenizer, max_batch=8,
