@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # No test may reach a model hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -13,6 +14,11 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from tests.support.paths import ROOT, SHARED_TOKENIZER  # noqa: F401 - ROOT for fixtures
+
+# The machines that run the tests are shared: a slow moment must not fail a property test.
+settings.register_profile("shared-machine", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 TIERS = ("unit", "server", "editors")
 
