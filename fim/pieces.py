@@ -8,9 +8,9 @@ partial FIM pieces Code Llama appends, `▁<SU` ... `▁<EOT>▁<EOT>`) spell no
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from functools import lru_cache
 
 from fim.tokenizer import EOT_PIECE, MID_PIECE, PRE_PIECE, SUF_PIECE, Tokenizer
 
@@ -81,7 +81,13 @@ def _fim_ids(tokenizer: Tokenizer) -> tuple[int, ...]:
     return () if fim is None else (fim.prefix, fim.suffix, fim.middle, fim.eot)
 
 
-@lru_cache(maxsize=8)
+_INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def piece_index(tokenizer: Tokenizer) -> PieceIndex:
-    """The index of `tokenizer`'s vocabulary, built once (tens of milliseconds for 32,000)."""
-    return PieceIndex(tokenizer)
+    """The index of `tokenizer`'s vocabulary, built once per vocabulary (a tokenizer that wraps
+    another, as the line tokenizer does, shares it): about 0.1 to 0.3 s for 32,000 pieces."""
+    index = _INDEXES.get(tokenizer.backend)
+    if index is None:
+        index = _INDEXES[tokenizer.backend] = PieceIndex(tokenizer)
+    return index

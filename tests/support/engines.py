@@ -26,6 +26,7 @@ class ScriptedEngine:
     reply: str
     stop_reason: StopReason | str = StopReason.EOT
     context_window: int = 4096
+    can_heal: bool = False  # True: `reply` is read as the text after the removed part
     requests: list[GenerationRequest] = field(default_factory=list)
     closed: bool = False
 
