@@ -52,6 +52,18 @@ def test_at_a_token_boundary_nothing_changes(tokenizer):
     assert healing.requests[0].heal_text == "" and with_healing.text == without.text
 
 
+@pytest.mark.parametrize("fim", ["spm", "psm"])
+def test_at_a_token_boundary_the_model_answers_the_same_with_healing_on_and_off(tiny_engine, fim):
+    text = "def mean(values):\n    total = sum(values)\n    return \n"
+    document = ParsedDocument(text, "python")
+    answers = [complete_in_document(tiny_engine, document, text.index("return ") + 7,
+                                    CompletionOptions(spm=fim == "spm", token_healing=setting,
+                                                      max_new_tokens=8))
+               for setting in (True, False)]
+    assert answers[0].prompt == answers[1].prompt and not answers[0].healed
+    assert answers[0].text == answers[1].text
+
+
 @pytest.mark.parametrize("can_heal, setting", [(False, True), (True, False)])
 def test_no_healing_where_the_engine_cannot_or_the_setting_is_off(tokenizer, can_heal, setting):
     engine = ScriptedEngine(tokenizer, "urn total", can_heal=can_heal)
