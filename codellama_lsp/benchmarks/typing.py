@@ -221,6 +221,8 @@ def _run_figures(keys: list[tuple[float, str]], suggestions: list[str], before: 
         "model_calls_per_keystroke": None if calls is None else round(calls / len(times), 3),
         "prompt_tokens": delta("prompt_tokens"),
         "prompt_tokens_reused": delta("reused_prompt_tokens"),
+        # Model time follows the answers' length: with token healing they differ.
+        "generated_tokens": delta("generated_tokens"),
         "suggestions": suggestions,
     }
 
@@ -242,7 +244,8 @@ def _report(figures: dict) -> str:
             f", p95 {every['p95']} ms; when the model ran p50 {model['p50']} ms, p95 "
             f"{model['p95']} ms; model calls per keystroke {run['model_calls_per_keystroke']}; "
             f"cache hits {hits['count']} (p50 {hits['p50']} ms, max {hits['max']} ms); prompt "
-            f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}")
+            f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}; generated "
+            f"tokens {run['generated_tokens']}")
         along = run["typing_along_suggestion"]
         lines.append(
             f"    typing along the last suggestion: {along['keystrokes']} keystrokes, "

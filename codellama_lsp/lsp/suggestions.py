@@ -30,6 +30,7 @@ class Suggestions:
     engine_s: float  # time inside engine.generate, all generations together
     prompt_tokens: int = 0  # all generations together
     reused_prompt_tokens: int = 0  # of those, the ones a kept KV cache covered
+    generated_tokens: int = 0  # all generations together
 
 
 def options_for(settings: Settings, invoked: bool, seed: int | None = None,
@@ -82,7 +83,7 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
         if result.text.strip() and result.text not in texts:
             texts.append(result.text)
     return Suggestions(texts, generations, engine_s, engine.prompt_tokens,
-                       engine.reused_prompt_tokens)
+                       engine.reused_prompt_tokens, engine.generated_tokens)
 
 
 def prefill_suggestion(engine: Engine, document: ParsedDocument, offset: int,
@@ -106,12 +107,13 @@ class _Counted:
         self.tokenizer = engine.tokenizer
         self.context_window = engine.context_window
         self.can_heal = engine.can_heal
-        self.prompt_tokens = self.reused_prompt_tokens = 0
+        self.prompt_tokens = self.reused_prompt_tokens = self.generated_tokens = 0
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         result = self.engine.generate(request)
         self.prompt_tokens += result.prompt_tokens
         self.reused_prompt_tokens += result.reused_prompt_tokens
+        self.generated_tokens += result.generated_tokens
         return result
 
     def prefill(self, request: GenerationRequest) -> int:
