@@ -208,6 +208,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fimFormat", "string", "spm", "fill-in-the-middle prompt order; with `spm` typing "
             "recomputes only the prompt's tail (models without FIM pieces complete left to "
             "right)", choices=("psm", "spm"), cli="--fim"),
+    Setting("tokenHealing", "boolean", True, "token healing: where the cursor stands inside a "
+            "word, the prompt ends before the word's typed pieces and the answer's first pieces "
+            "must spell them again (engines whose API cannot constrain an answer's start, "
+            "Ollama, complete without it)", cli="--token-healing"),
     Setting("debounceMs", "integer", 75, "milliseconds an automatic trigger waits before "
             "generating; 0 disables", low=0, high=5000),
     Setting("languages", "array", ["*"], "language ids to complete in; `[\"*\"]` for all"),

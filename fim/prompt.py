@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from fim.healing import back_off
 from fim.tokenizer import Tokenizer, TokenizerError
 
 
@@ -19,6 +20,10 @@ class Prompt:
     ids: list[int]
     text: str  # a readable rendering, for logs and `codellama prompt`
     format: FimFormat
+    # Token healing: the text the prompt's end was backed off by (the answer must start with
+    # it) and the ids it took off; "" and () where the cursor is not inside a word.
+    heal_text: str = ""
+    heal_ids: tuple[int, ...] = ()
 
 
 def to_lf(text: str) -> str:
@@ -37,20 +42,28 @@ def choose_format(tokenizer: Tokenizer, spm: bool = False, strict: bool = False)
     return FimFormat.SPM if spm else FimFormat.PSM
 
 
-def build_prompt(tokenizer: Tokenizer, prefix: str, suffix: str, fmt: FimFormat) -> Prompt:
-    """Prompt ids for `prefix`/`suffix` (already LF-normalised) in format `fmt`."""
+def build_prompt(tokenizer: Tokenizer, prefix: str, suffix: str, fmt: FimFormat,
+                 heal: bool = False) -> Prompt:
+    """Prompt ids for `prefix`/`suffix` (already LF-normalised) in format `fmt`; with `heal`,
+    backed off to before the partial word at the prefix's end (`fim.healing`)."""
+    prefix_ids = tokenizer.encode(prefix)
+    cut, heal_text = back_off(tokenizer, prefix, prefix_ids) if heal else (0, "")
+    heal_ids = tuple(prefix_ids[len(prefix_ids) - cut:]) if cut else ()
+    if cut:
+        prefix_ids = prefix_ids[:-cut]
+        prefix = prefix[: max(0, len(prefix) - len(heal_text))]
     if fmt is FimFormat.L2R:
-        return Prompt([tokenizer.bos_id] + tokenizer.encode(prefix), "<s>" + prefix, fmt)
+        return Prompt([tokenizer.bos_id] + prefix_ids, "<s>" + prefix, fmt, heal_text, heal_ids)
     fim = tokenizer.fim
     if fim is None:
         raise TokenizerError(f"{tokenizer.source}: tokenizer has no FIM pieces")
     if fmt is FimFormat.PSM:
-        ids = ([tokenizer.bos_id, fim.prefix] + tokenizer.encode(prefix) + [fim.suffix]
+        ids = ([tokenizer.bos_id, fim.prefix] + prefix_ids + [fim.suffix]
                + tokenizer.encode_infilling(suffix) + [fim.middle])
-        return Prompt(ids, f"<s><PRE> {prefix} <SUF>{suffix} <MID>", fmt)
+        return Prompt(ids, f"<s><PRE> {prefix} <SUF>{suffix} <MID>", fmt, heal_text, heal_ids)
     ids = ([tokenizer.bos_id, fim.prefix, fim.suffix] + tokenizer.encode_infilling(suffix)
-           + [fim.middle] + tokenizer.encode(prefix))
-    return Prompt(ids, f"<s><PRE> <SUF>{suffix} <MID> {prefix}", fmt)
+           + [fim.middle] + prefix_ids)
+    return Prompt(ids, f"<s><PRE> <SUF>{suffix} <MID> {prefix}", fmt, heal_text, heal_ids)
 
 
 def overhead_tokens(fmt: FimFormat) -> int:

@@ -6,8 +6,9 @@ and one automatic inline completion request, waited for before the next key. Rep
 time to suggestion p50/p95 (all keystrokes, those that ran the model, cache hits), model calls
 per keystroke, prompt tokens computed and reused, cache hits. With the in-process engine it runs
 twice in one go, KV reuse on and off (`ratio` = on/off p50), and checks that both typed the same
-suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types against a
-serving engine instead.
+suggestions. `--compare-healing` adds a run with KV reuse on and token healing off
+(`healing_ratio` = with/without healing p50). `--engine URL` (e.g.
+`llamacpp-infill+http://127.0.0.1:8080`) types against a serving engine instead.
 
 `--next-edits MODE` adds a run with next-edit suggestions on (the other runs have them off):
 the client also asks for a next edit (`textDocument/copilotInlineEdit`) on every keystroke,
@@ -51,6 +52,11 @@ def register(kinds: argparse._SubParsersAction) -> None:
     add_setting_option(parser, "engine", help="'local' (reuse on and off) or a serving "
                        "engine's URL")
     add_setting_option(parser, "fimFormat", help="FIM order")
+    add_setting_option(parser, "tokenHealing", help="token healing where the cursor stands "
+                       "inside a word (true, the server's default, or false)")
+    parser.add_argument("--compare-healing", action="store_true",
+                        help="also type with KV reuse on and token healing off, and report "
+                        "healing_ratio (with/without healing, model p50)")
     parser.add_argument("--chars", type=positive_int, default=40,
                         help="characters of the line to type (40)")
     add_setting_option(parser, "maxNewTokens", default=16, help="tokens per suggestion")
@@ -114,12 +120,16 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
     settings = {"model": model, "engine": args.engine, "fimFormat": args.fim,
                 "debounceMs": 0, "maxNewTokens": args.max_new_tokens,
                 "contextWindow": args.context_window,
-                "promptLookup": args.prompt_lookup, "compile": args.compile}
+                "promptLookup": args.prompt_lookup, "compile": args.compile,
+                "tokenHealing": args.token_healing}
     if args.next_edits != "off":
         settings["nextEdits"] = "off"
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
     if args.engine == "local" and args.reuse == "both":
         runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
+    if args.compare_healing:
+        runs["healing_off"] = await _typing_run(
+            text, line, {**settings, "kvReuse": True, "tokenHealing": False}, args)
     if args.next_edits != "off":
         runs["next_edits"] = await _typing_run(
             text, line, {**settings, "kvReuse": True, "nextEdits": args.next_edits,
@@ -127,7 +137,12 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
             ask_next_edits=True)
     figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
                      "engine": args.engine, "fim": args.fim, "compile": args.compile,
+                     "token_healing": args.token_healing,
                      "max_new_tokens": args.max_new_tokens, "runs": runs}
+    if "healing_off" in runs:
+        figures["healing_ratio"] = _ratio(runs["reuse_on"]["model_ms"]["p50"],
+                                          runs["healing_off"]["model_ms"]["p50"])
+        runs["healing_off"].pop("suggestions")
     if "reuse_off" in runs:
         on, off = runs["reuse_on"], runs["reuse_off"]
         figures["ratio"] = _ratio(on["model_ms"]["p50"], off["model_ms"]["p50"])
@@ -278,6 +293,8 @@ def _run_figures(keys: list[tuple[float, str]], suggestions: list[str], before: 
         "model_calls_per_keystroke": None if calls is None else round(calls / len(times), 3),
         "prompt_tokens": delta("prompt_tokens"),
         "prompt_tokens_reused": delta("reused_prompt_tokens"),
+        # Model time follows the answers' length: with token healing they differ.
+        "generated_tokens": delta("generated_tokens"),
         "suggestions": suggestions,
     }
 
@@ -287,8 +304,10 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _report(figures: dict) -> str:
-    lines = [f"typing line {figures['line']} of {figures['file']} ({figures['fim']}, "
-             f"{figures['max_new_tokens']} new tokens), engine {figures['engine']}, "
+    healing = "on" if figures["token_healing"] else "off"
+    lines = [f"typing line {figures['line']} of {figures['file']} ({figures['fim']}, token "
+             f"healing {healing}, {figures['max_new_tokens']} new tokens), engine "
+             f"{figures['engine']}, "
              f"model {figures['model']}"]
     for name, run in figures["runs"].items():
         every, model, hits = run["time_to_suggestion_ms"], run["model_ms"], run["cache_hit_ms"]
@@ -297,7 +316,8 @@ def _report(figures: dict) -> str:
             f", p95 {every['p95']} ms; when the model ran p50 {model['p50']} ms, p95 "
             f"{model['p95']} ms; model calls per keystroke {run['model_calls_per_keystroke']}; "
             f"cache hits {hits['count']} (p50 {hits['p50']} ms, max {hits['max']} ms); prompt "
-            f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}")
+            f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}; generated "
+            f"tokens {run['generated_tokens']}")
         along = run["typing_along_suggestion"]
         lines.append(
             f"    typing along the last suggestion: {along['keystrokes']} keystrokes, "
@@ -317,4 +337,7 @@ def _report(figures: dict) -> str:
     if "ratio" in figures:
         lines.append(f"  ratio reuse on/off (model p50): {figures['ratio']} (target <= 0.35); "
                      f"same suggestions: {figures['same_suggestions']}")
+    if "healing_ratio" in figures:
+        lines.append(f"  ratio token healing on/off (model p50): {figures['healing_ratio']} "
+                     "(target <= 1.05)")
     return "\n".join(lines)

@@ -39,8 +39,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed, default=None,
                         help="sampling seed, 0 to 2**63-1 (default: a new one each run)")
     add_fim_order_args(parser)
+    add_setting_option(parser, "tokenHealing", help="true: where the cursor stands inside a "
+                       "word, heal the prompt's end (the language server's default); false: not")
     parser.add_argument("--json", action="store_true",
-                        help="print the completion with token counts and timings")
+                        help="print the completion with token counts and timings (and whether "
+                        "token healing applied)")
     parser.add_argument("--no-context", action="store_true",
                         help="no cross-file snippets (definitions, recent edits) in the prompt")
     parser.add_argument("--root", default=None,
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     engine = engine_from_args(args)
     options = CompletionOptions(max_new_tokens=args.max_new_tokens,
                                 temperature=args.temperature, top_p=args.top_p,
-                                spm=args.fim != "psm", seed=args.seed)
+                                spm=args.fim != "psm", seed=args.seed,
+                                token_healing=args.token_healing)
     document = ParsedDocument(source.text, path=str(location.path.resolve()))
     result = complete_in_document(engine, document, offset, options, snippets=snippets)
     if args.json:
@@ -70,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
                   "model": args.model}
         if result is not None:
             report["format"] = result.prompt.format.value
+            report["healed"] = result.healed
             report.update(result.result.as_dict())
             report.pop("text")
             report["raw"] = result.raw

@@ -37,16 +37,23 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="tokenizer.model, tokenizer.json, a model directory or a hub id")
     add_fim_order_args(parser)
     parser.add_argument("--raw", action="store_true",
-                        help="exactly the text before and after the cursor (no extra context)")
+                        help="Meta's reference prompt of exactly the text before and after the "
+                        "cursor (no extra context, no token healing)")
     parser.add_argument("--no-context", action="store_true",
                         help="no cross-file snippets (definitions, recent edits)")
     parser.add_argument("--root", default=None,
                         help="workspace folder for cross-file snippets (default: the nearest "
                         "folder above FILE holding .git, else FILE's folder)")
+    add_setting_option(parser, "tokenHealing", help="true: where the cursor stands inside a "
+                       "word, back the prompt off before the word's typed pieces, as the "
+                       "language server does with the in-process engine; false: not")
     add_setting_option(parser, "contextWindow", help="tokens of prompt plus completion")
     add_setting_option(parser, "maxNewTokens", help="tokens kept free for the completion, as "
                        "the language server's; under half of --context-window")
-    parser.add_argument("--json", action="store_true", help='print {"ids": [...], "text": ...}')
+    parser.add_argument("--json", action="store_true",
+                        help='print {"ids": [...], "text": ..., "format": ..., "removed": ...} '
+                        '("removed": the text token healing took off the prompt\'s end, '
+                        '"removed_ids": its ids)')
     parser.set_defaults(run=run)
 
 
@@ -70,13 +77,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         document = ParsedDocument(source.text, path=str(location.path.resolve()))
         prompt = document_prompt(tokenizer, document, offset, fmt, args.context_window,
-                                 args.max_new_tokens, snippets).prompt
+                                 args.max_new_tokens, snippets, heal=args.token_healing).prompt
     if args.json:
-        print(json.dumps({"ids": prompt.ids, "text": prompt.text, "format": fmt.value},
+        print(json.dumps({"ids": prompt.ids, "text": prompt.text, "format": fmt.value,
+                          "removed": prompt.heal_text, "removed_ids": list(prompt.heal_ids)},
                          ensure_ascii=False))
     else:
         print(prompt.text)
         print(" ".join(map(str, prompt.ids)))
+        if prompt.heal_text:
+            print(f"token healing removed {prompt.heal_text!r} "
+                  f"(ids {' '.join(map(str, prompt.heal_ids))}): the answer starts with it")
     return 0
 
 

@@ -27,14 +27,15 @@ def prefix_share(fmt: FimFormat) -> float:
 
 
 def prompt_for_cursor(tokenizer: Tokenizer, prefix: str, suffix: str, fmt: FimFormat,
-                      context_window: int, max_new_tokens: int) -> Prompt:
-    """Prompt ids for the text before and after the cursor, as much of it as fits."""
+                      context_window: int, max_new_tokens: int, heal: bool = False) -> Prompt:
+    """Prompt ids for the text before and after the cursor, as much of it as fits (with `heal`,
+    backed off before a partial word at the cursor: `fim.healing`)."""
     prefix, suffix = to_lf(prefix), to_lf(suffix)
     if fmt is FimFormat.L2R:
         suffix = ""
     budget = prompt_budget(context_window, max_new_tokens, fmt)
     window = fit_window(tokenizer, prefix, suffix, budget, prefix_share=prefix_share(fmt))
-    return build_prompt(tokenizer, window.prefix, window.suffix, fmt)
+    return build_prompt(tokenizer, window.prefix, window.suffix, fmt, heal)
 
 
 SNIPPET_SHARE = 0.25  # cross-file snippets get at most this share of the prompt budget
@@ -50,9 +51,10 @@ class DocumentPrompt:
 
 def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
                     fmt: FimFormat, context_window: int, max_new_tokens: int,
-                    snippets: SnippetSource | None = None) -> DocumentPrompt:
+                    snippets: SnippetSource | None = None, heal: bool = False) -> DocumentPrompt:
     """The prompt for a cursor in a document: cross-file snippets as comments (at most a quarter
-    of the budget), then as much of the text around the cursor as fits."""
+    of the budget), then as much of the text around the cursor as fits; with `heal`, backed off
+    before a partial word at the cursor (`fim.healing`)."""
     tokenizer = line_tokenizer(tokenizer)  # same ids, each line encoded once
     text = document.text
     budget = prompt_budget(context_window, max_new_tokens, fmt)
@@ -78,11 +80,11 @@ def document_prompt(tokenizer: Tokenizer, document: ParsedDocument, offset: int,
         if len(kept) != len(chosen):
             chosen, used = kept, sum(count(render([s], comment)) for s in kept)
     block = render(chosen, comment)
-    prompt = build_prompt(tokenizer, block + window.prefix, window.suffix, fmt)
+    prompt = build_prompt(tokenizer, block + window.prefix, window.suffix, fmt, heal)
     while chosen and len(prompt.ids) > budget + overhead_tokens(fmt):
         chosen = chosen[:-1]  # tokens merged across the seam: drop the last snippet
         block = render(chosen, comment)
-        prompt = build_prompt(tokenizer, block + window.prefix, window.suffix, fmt)
+        prompt = build_prompt(tokenizer, block + window.prefix, window.suffix, fmt, heal)
     return DocumentPrompt(prompt, window, chosen, used)
 
 

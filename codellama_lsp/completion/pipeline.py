@@ -28,6 +28,7 @@ class CompletionOptions:
     # Whose KV cache a serving engine keeps for this request (one per editor).
     kv_cache_key: str = "default"
     max_time_s: float | None = None  # then stop at the first line end (automatic triggers)
+    token_healing: bool = True  # where the engine can keep to it (`Engine.can_heal`)
 
 
 @dataclass
@@ -37,6 +38,11 @@ class Completion:
     result: GenerationResult
     mode: Mode | None = None  # the policy's mode (None: completed without a document)
     raw: str = ""  # the model's answer before clean-up (LF)
+
+    @property
+    def healed(self) -> bool:
+        """Whether the prompt was backed off before the partial word at the cursor."""
+        return bool(self.prompt.heal_text)
 
 
 def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
@@ -63,7 +69,8 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
         stop.append("\n")  # one line wanted: don't generate the next ones
     request = GenerationRequest(built.prompt.ids, options.max_new_tokens, options.temperature,
                                 options.top_p, stop, seed=options.seed,
-                                cache_key=options.kv_cache_key, max_time_s=options.max_time_s)
+                                cache_key=options.kv_cache_key, max_time_s=options.max_time_s,
+                                heal_text=built.prompt.heal_text)
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
@@ -89,7 +96,7 @@ def prefill_in_document(engine: Engine, document: ParsedDocument, offset: int,
                         f"({len(document.text)} characters)")
     built = _cursor_prompt(engine, document, offset, options, snippets)
     request = GenerationRequest(built.prompt.ids, options.max_new_tokens,
-                                cache_key=options.kv_cache_key)
+                                cache_key=options.kv_cache_key, heal_text=built.prompt.heal_text)
     if cancel is not None:
         request.cancel = cancel
     return engine.prefill(request)
@@ -97,7 +104,10 @@ def prefill_in_document(engine: Engine, document: ParsedDocument, offset: int,
 
 def _cursor_prompt(engine: Engine, document: ParsedDocument, offset: int,
                    options: CompletionOptions, snippets: SnippetSource | None) -> DocumentPrompt:
-    """The one prompt for a cursor: completions and their pre-warming must agree on it."""
+    """The one prompt for a cursor: completions and their pre-warming must agree on it (healed
+    where asked and the engine can keep to it: it then shares its start with the unhealed one,
+    so a kept KV cache serves both)."""
     fmt = choose_format(engine.tokenizer, options.spm)
     return document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
-                           options.max_new_tokens, snippets)
+                           options.max_new_tokens, snippets,
+                           heal=options.token_healing and engine.can_heal)

@@ -44,3 +44,27 @@ def block_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
             found.append((start, end, max(end, document.char_offset(last.end_byte))))
     found.sort()
     return found
+
+
+def word_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
+    """Identifiers of at least two characters (the syntax tree's leaves whose type names an
+    identifier): their (start, end) character offsets and where their line's text ends."""
+    text = document.text
+    found: list[tuple[int, int, int]] = []
+    if document.tree is None:
+        return found
+    stack = [document.tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.children or not node.type.endswith("identifier"):
+            continue
+        start = document.char_offset(node.start_byte)
+        end = document.char_offset(node.end_byte)
+        word = text[start:end]
+        if len(word) >= 2 and "\n" not in word and word.isidentifier():
+            line_end = text.find("\n", end)
+            line_end = len(text) if line_end < 0 else line_end
+            found.append((start, end, len(text[:line_end].rstrip())))
+    found.sort()
+    return found

@@ -3,7 +3,9 @@ HumanEval infilling tasks (Bavarian et al. 2022), through the editor's prompt an
 
 A task's document is `prompt + suffix`. Where the hole is whole lines (single- and multi-line
 tasks), the cursor sits on an empty line between them, as in an editor, and the completion is
-inserted followed by a line end; elsewhere (random spans) the cursor is where the span was cut.
+inserted followed by a line end; elsewhere (random spans) the cursor is where the span was cut
+(often inside a word, where token healing matters). `--variants` scores several prompt variants
+(FIM order, token healing) on the same tasks in one run.
 Each program, `prompt + completion + suffix + test + check(entry_point)`, runs in its own Python
 process, in a temporary directory, under a time and a memory limit.
 """
@@ -26,9 +28,16 @@ from codellama_lsp.commands.model_args import (
 )
 from codellama_lsp.completion.cleanup import trim_trailing_whitespace
 from codellama_lsp.errors import UserError
-from codellama_lsp.evals.infilling import ProgressLine, add_fim_args, infill
+from codellama_lsp.evals.infilling import (
+    ProgressLine,
+    Variant,
+    add_fim_args,
+    chosen_variants,
+    infill,
+)
 from codellama_lsp.evals.sandbox import run_program
 from codellama_lsp.syntax.parsed import ParsedDocument
+from fim.engines.base import Engine
 
 Completer = Callable[["Task"], str]
 
@@ -93,28 +102,49 @@ def register(kinds: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     tasks = read_tasks(args.data, args.limit)
     if args.answers:
-        cleaned = raw = FIXED_ANSWERS[args.answers]
+        results = {"": run_answers(args, tasks, FIXED_ANSWERS[args.answers],
+                                   FIXED_ANSWERS[args.answers], args.data.name)}
     else:
-        cleaned, raw = model_completers(args)
-    outcomes = evaluate(tasks, raw if args.no_cleanup else cleaned, args.workers, args.timeout,
-                        label=args.data.name)
-    summary = summarise(args.data.name, outcomes)
-    if args.compare_cleanup and not args.no_cleanup:
-        summary["without_cleanup"] = summarise(args.data.name, evaluate(
-            tasks, raw, args.workers, args.timeout, label="without clean-up"))
+        check_model_args(args, args.max_new_tokens)
+        engine = engine_from_args(args)
+        results = {}
+        for variant in chosen_variants(args):
+            cleaned, raw = model_completers(args, engine, variant)
+            results[variant.name] = run_answers(args, tasks, cleaned, raw,
+                                                f"{args.data.name} {variant.name}")
+            results[variant.name][0]["prompt"] = variant.name
+    several = len(results) > 1
     if args.out:
-        args.out.write_text(json.dumps({"summary": summary,
-                                        "tasks": [vars(o) for o in outcomes]}, indent=1) + "\n")
+        written = {name: {"summary": summary, "tasks": [vars(o) for o in outcomes]}
+                   for name, (summary, outcomes) in results.items()}
+        args.out.write_text(json.dumps({"variants": written} if several
+                                       else next(iter(written.values())), indent=1) + "\n")
+    summaries = {name: summary for name, (summary, _) in results.items()}
     if args.json:
-        print(json.dumps(summary))
-    else:
+        print(json.dumps({"variants": summaries} if several else next(iter(summaries.values()))))
+        return 0
+    for summary in summaries.values():
+        prompt = f" ({summary['prompt']})" if "prompt" in summary else ""
         for name, figures in [("", summary), (" without clean-up",
                                               summary.get("without_cleanup"))]:
             if figures:
-                print(f"{figures['file']}{name}: pass@1 {figures['pass@1']:.1%} "
+                print(f"{figures['file']}{prompt}{name}: pass@1 {figures['pass@1']:.1%} "
                       f"({figures['passed']}/{figures['tasks']}), exact match "
                       f"{figures['exact_match']:.1%}")
     return 0
+
+
+def run_answers(args: argparse.Namespace, tasks: list[Task], cleaned: Completer,
+                raw: Completer, label: str) -> tuple[dict, list[Outcome]]:
+    """The summary and the outcomes of one completer (and, with --compare-cleanup, the same
+    answers without clean-up in the summary)."""
+    outcomes = evaluate(tasks, raw if args.no_cleanup else cleaned, args.workers, args.timeout,
+                        label=label)
+    summary = summarise(args.data.name, outcomes)
+    if args.compare_cleanup and not args.no_cleanup:
+        summary["without_cleanup"] = summarise(args.data.name, evaluate(
+            tasks, raw, args.workers, args.timeout, label=f"{label} without clean-up"))
+    return summary, outcomes
 
 
 def read_tasks(path: Path, limit: int | None = None) -> list[Task]:
@@ -154,11 +184,10 @@ FIXED_ANSWERS: dict[str, Completer] = {"canonical": canonical_answer, "empty": e
                                        "previous-line": previous_line_answer}
 
 
-def model_completers(args: argparse.Namespace) -> tuple[Completer, Completer]:
-    """Completions from the model the arguments name, through the editor's path: with and
+def model_completers(args: argparse.Namespace, engine: Engine,
+                     variant: Variant) -> tuple[Completer, Completer]:
+    """Completions from `engine` prompted as `variant`, through the editor's path: with and
     without clean-up, from one generation per task."""
-    check_model_args(args, args.max_new_tokens)
-    engine = engine_from_args(args)
     answers: dict[str, tuple[str, str]] = {}
 
     def answer(task: Task) -> tuple[str, str]:
@@ -166,11 +195,11 @@ def model_completers(args: argparse.Namespace) -> tuple[Completer, Completer]:
             if task.whole_lines:
                 # An empty line for the cursor; the completion ends it.
                 document = ParsedDocument(task.prompt + "\n" + task.suffix, "python")
-                got = infill(engine, document, len(task.prompt), args.fim, args.max_new_tokens)
+                got = infill(engine, document, len(task.prompt), variant, args.max_new_tokens)
                 answers[task.task_id] = (got.cleaned + "\n", got.raw.removesuffix("\n") + "\n")
             else:
                 document = ParsedDocument(task.prompt + task.suffix, "python")
-                got = infill(engine, document, len(task.prompt), args.fim, args.max_new_tokens)
+                got = infill(engine, document, len(task.prompt), variant, args.max_new_tokens)
                 answers[task.task_id] = (got.cleaned, got.raw)
         return answers[task.task_id]
 

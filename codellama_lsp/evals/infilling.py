@@ -1,5 +1,6 @@
 """What the evaluations share: one completion at a cursor through the editor's path (policy,
-prompt, engine, clean-up), kept both before and after clean-up, and a progress line."""
+prompt, engine, clean-up), kept both before and after clean-up; the prompt variants an evaluation
+compares in one run (FIM order, token healing); and a progress line."""
 
 from __future__ import annotations
 
@@ -24,19 +25,34 @@ class Infill:
     mode: Mode
 
 
-def infill(engine: Engine, document: ParsedDocument, offset: int, fim: str,
+@dataclass(frozen=True)
+class Variant:
+    """A way to prompt: the FIM order and whether token healing applies."""
+
+    fim: str  # "spm" or "psm"
+    heal: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.fim + ("+healing" if self.heal else "")
+
+
+VARIANTS = (Variant("spm"), Variant("spm", True), Variant("psm"), Variant("psm", True))
+
+
+def infill(engine: Engine, document: ParsedDocument, offset: int, variant: Variant,
            max_new_tokens: int) -> Infill:
     """Complete at `offset` as the editor does (no cross-file snippets); one generation gives
     both the raw and the cleaned answer. Where the policy offers nothing, the raw answer is
     still generated (as for one line), so that "without clean-up" has an answer everywhere."""
     text = document.text
     decision = decide(text, offset, document)
-    fmt = choose_format(engine.tokenizer, fim == "spm")
+    fmt = choose_format(engine.tokenizer, variant.fim == "spm")
     built = document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
-                            max_new_tokens)
+                            max_new_tokens, heal=variant.heal and engine.can_heal)
     stop = ["\n"] if decision.mode is not Mode.BLOCK else []
     result = engine.generate(GenerationRequest(built.prompt.ids, max_new_tokens, 0.0, 1.0,
-                                               stop))
+                                               stop, heal_text=built.prompt.heal_text))
     context = cleanup_context(decision.mode, text, offset,
                               partial(tree_scope_end, document, offset))
     cleaned = clean(result.text, context)
@@ -50,10 +66,36 @@ def fim_format(name: str) -> FimFormat:
 def add_fim_args(parser: argparse.ArgumentParser) -> None:
     add_setting_option(parser, "fimFormat", help="prompt order: suffix-prefix-middle (as the "
                        "editor) or prefix-suffix-middle")
+    add_setting_option(parser, "tokenHealing", help="true: heal the prompt where the cursor "
+                       "stands inside a word (as the editor); false: not")
+    parser.add_argument("--variants", type=variant_list, default=None, metavar="LIST",
+                        help="compare prompt variants in one run, on the same input with the "
+                        "same model: a comma-separated list of " + ", ".join(
+                            v.name for v in VARIANTS) + ", or all (default: --fim with "
+                        "--token-healing)")
     parser.add_argument("--no-cleanup", action="store_true",
                         help="score the model's raw answers (default: after clean-up)")
     add_setting_option(parser, "maxNewTokens",
                        help="tokens the model may write per completion, as the editor's")
+
+
+def variant_list(text: str) -> list[Variant]:
+    """`--variants`: names from VARIANTS, comma-separated, or `all`."""
+    if text.strip() == "all":
+        return list(VARIANTS)
+    by_name = {v.name: v for v in VARIANTS}
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in by_name]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(by_name)}, or all; got {text!r}")
+    return [by_name[name] for name in dict.fromkeys(chosen)]
+
+
+def chosen_variants(args: argparse.Namespace) -> list[Variant]:
+    """The variants a run compares: `--variants`, else the one of `--fim` and
+    `--token-healing`."""
+    return args.variants or [Variant(args.fim, args.token_healing)]
 
 
 class ProgressLine:

@@ -190,6 +190,7 @@ class CompletionService:
         if generated is not None:
             self.stats.prompt_tokens += generated.prompt_tokens
             self.stats.reused_prompt_tokens += generated.reused_prompt_tokens
+            self.stats.generated_tokens += generated.generated_tokens
             self.stats.last_engine_ms = generated.engine_s * 1000
             self.stats.engine_ms.append(self.stats.last_engine_ms)
             self.stats.overhead_ms.append(elapsed_ms - self.stats.last_engine_ms)

@@ -35,6 +35,7 @@ class Settings:
     context_window: int = default("context_window")
     max_new_tokens: int = default("max_new_tokens")
     fim_format: str = default("fim_format")
+    token_healing: bool = default("token_healing")
     debounce_ms: int = default("debounce_ms")  # automatic triggers only; 0 disables
     languages: tuple[str, ...] = default("languages")  # ("*",): all
     invoked_items: int = default("invoked_items")

@@ -34,6 +34,7 @@ class Stats:
     cache_hits: int = 0
     prompt_tokens: int = 0  # of all generations
     reused_prompt_tokens: int = 0  # of those, covered by a kept KV cache
+    generated_tokens: int = 0  # of all generations
     forwarded: int = 0  # cache hits that served the rest of a suggestion being typed
     prewarms: int = 0  # pre-warms started (codellama/prewarm, didOpen)
     prewarmed_tokens: int = 0  # prompt ids they computed ahead of a completion
@@ -100,6 +101,7 @@ class Stats:
             "superseded": self.superseded, "cache_hits": self.cache_hits,
             "forwarded": self.forwarded, "prompt_tokens": self.prompt_tokens,
             "reused_prompt_tokens": self.reused_prompt_tokens,
+            "generated_tokens": self.generated_tokens,
             "prewarms": self.prewarms, "prewarmed_tokens": self.prewarmed_tokens,
             "latency_ms": {"count": len(latencies), "p50": percentile(latencies, 50),
                            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)},

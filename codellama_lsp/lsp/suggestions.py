@@ -39,18 +39,18 @@ def options_for(settings: Settings, invoked: bool, seed: int | None = None,
         cap = settings.max_time_ms / 1000 if settings.max_time_ms else None
         return CompletionOptions(max_new_tokens=settings.max_new_tokens, temperature=0.0,
                                  spm=settings.fim_format == "spm", kv_cache_key=kv_cache_key,
-                                 max_time_s=cap)
+                                 max_time_s=cap, token_healing=settings.token_healing)
     return CompletionOptions(max_new_tokens=settings.max_new_tokens,
                              temperature=settings.invoked_temperature, top_p=settings.top_p,
                              spm=settings.fim_format == "spm", seed=seed,
-                             kv_cache_key=kv_cache_key)
+                             kv_cache_key=kv_cache_key, token_healing=settings.token_healing)
 
 
 def suggestion_key(settings: Settings, invoked: bool) -> str:
     """The SuggestionCache's key: what, besides the text, decides the suggestions (see
     `options_for`)."""
-    fields = [settings.engine, settings.model, settings.fim_format, settings.context_window,
-              settings.max_new_tokens, settings.max_time_ms]
+    fields = [settings.engine, settings.model, settings.fim_format, settings.token_healing,
+              settings.context_window, settings.max_new_tokens, settings.max_time_ms]
     if invoked:
         fields += ["invoked", settings.invoked_items, settings.invoked_temperature,
                    settings.top_p]
@@ -106,6 +106,7 @@ class _Counted:
         self.engine = engine
         self.tokenizer = engine.tokenizer
         self.context_window = engine.context_window
+        self.can_heal = engine.can_heal
         self.prompt_tokens = self.reused_prompt_tokens = self.generated_tokens = 0
 
     def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -42,6 +42,9 @@ class GenerationRequest:
     cache_key: str = "default"
     # After this many seconds, stop at the first line end (automatic triggers); None: no cap.
     max_time_s: float | None = None
+    # Token healing: the text the prompt's end was backed off by (`Prompt.heal_text`). The first
+    # generated pieces must spell it; an engine returns the text after it.
+    heal_text: str = ""
 
 
 @dataclass
@@ -74,6 +77,8 @@ class Engine(Protocol):
 
     tokenizer: Tokenizer
     context_window: int
+    # Whether it keeps to `GenerationRequest.heal_text`; where not, prompts are not healed.
+    can_heal: bool
 
     def generate(self, request: GenerationRequest) -> GenerationResult: ...
 

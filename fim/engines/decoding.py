@@ -1,8 +1,8 @@
 """The decoding loop's parts, shared by LocalEngine and the worker's batcher.
 
-Sampling and its generator, reuse of a kept KV cache up to the common prefix, the forward call,
-prompt-lookup drafts, and the stop rules (stop ids, stop strings checked incrementally, length,
-a time cap that ends at a line end).
+Sampling and its generator (restricted by token healing while it applies), reuse of a kept KV
+cache up to the common prefix, the forward call, prompt-lookup drafts, and the stop rules (stop
+ids, stop strings checked incrementally, length, a time cap that ends at a line end).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import inspect
 import time
 from typing import Any
 
-from fim.engines.base import StopReason, find_stop
+from fim.engines.base import GenerationRequest, StopReason, find_stop
 from fim.engines.compiled_step import crop_to
+from fim.engines.healing import HealingConstraint
 from fim.tokenizer import Tokenizer
 
 
@@ -41,6 +42,18 @@ def pick(logits, temperature: float, top_p: float, generator) -> int:
         choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
         return int(order[choice])
     return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def pick_next(logits, request: GenerationRequest, generator,
+              healing: HealingConstraint | None = None) -> int:
+    """`pick` the id after `logits` [vocab] with `request`'s settings, among the pieces that token
+    healing allows while some of the removed text is left to spell (the one place both LocalEngine
+    and the batcher apply it)."""
+    if healing is None or not healing.pending:
+        return pick(logits, request.temperature, request.top_p, generator)
+    token = pick(healing.mask(logits), request.temperature, request.top_p, generator)
+    healing.advance(token)
+    return token
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:

@@ -16,15 +16,17 @@ from fim.engines.decoding import (
     lookup_draft,
     make_generator,
     new_cache,
-    pick,
+    pick_next,
     reuse_prefix,
 )
+from fim.engines.healing import HealingConstraint, start_healing
 from fim.engines.kv_slots import Slot, SlotStore
 from fim.engines.options import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
 
 # LoadOptions and its defaults live in fim.engines.options (below fim.models, which resolves
 # their model names); they stay importable from here, where most callers look for them.
 from fim.engines.options import DTYPES, LoadOptions, check_model_files
+from fim.healing import answer_after
 from fim.hub import model_not_found
 from fim.models import resolve_options
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
@@ -100,6 +102,7 @@ class LocalEngine:
         self.context_window = context_window
         self.kv_reuse = options.kv_reuse
         self.prompt_lookup = options.prompt_lookup
+        self.can_heal = True
         budget = options.kv_cache_tokens or 2 * context_window
         self._forward = Forward(model)
         self._step: CompiledStep | None = None
@@ -227,11 +230,13 @@ class LocalEngine:
         rules = StopRules(self.tokenizer, self.tokenizer.stop_ids(), request.stop,
                           request.max_new_tokens, started, request.max_time_s)
         first: list[float] = []
-        reason = self._decode(request, rules, cache, seq, prompt[reused:], first)
+        healing = start_healing(self.tokenizer, request.heal_text)
+        reason = self._decode(request, rules, cache, seq, prompt[reused:], first, healing)
         if self.kv_reuse:
             self.slots.put(request.cache_key, Slot(seq, cache))
         done = time.perf_counter()
-        return GenerationResult(rules.text(), reason, len(prompt), len(rules.generated),
+        return GenerationResult(answer_after(rules.text(), request.heal_text), reason,
+                                len(prompt), len(rules.generated),
                                 (first[0] if first else done) - started, done - started, reused)
 
     def _cache_for(self, key: str, prompt: list[int]) -> tuple[Any, list[int]]:
@@ -246,7 +251,8 @@ class LocalEngine:
         return new_cache(self.model), []
 
     def _decode(self, request: GenerationRequest, rules: StopRules, cache: Any, seq: list[int],
-                feed: list[int], first: list[float]) -> StopReason:
+                feed: list[int], first: list[float],
+                healing: HealingConstraint | None = None) -> StopReason:
         """Run the model until a stop rule ends it; `seq` follows the ids `cache` holds.
 
         With prompt lookup (greedy only), ids copied from the context after the last n-gram's
@@ -261,10 +267,12 @@ class LocalEngine:
                 if request.cancel.is_set():
                     return StopReason.CANCELLED
                 room = request.max_new_tokens - len(rules.generated) - 1
-                draft = lookup_draft(seq + feed, min(room, DRAFT_TOKENS)) if lookup else []
+                healing_left = healing is not None and healing.pending  # one id at a time
+                draft = (lookup_draft(seq + feed, min(room, DRAFT_TOKENS))
+                         if lookup and not healing_left else [])
                 logits = self._run(feed + draft, cache, len(seq), keep=len(draft) + 1)[0]
                 seq.extend(feed)
-                tokens = self._pick_all(logits, request, generator)
+                tokens = self._pick_all(logits, request, generator, healing)
                 if not first:
                     first.append(time.perf_counter())
                 kept = _agreed(draft, tokens)
@@ -290,11 +298,13 @@ class LocalEngine:
         self.stats["draft_kept"] += kept
 
     @staticmethod
-    def _pick_all(logits, request: GenerationRequest, generator) -> list[int]:
-        """The next id after each position of `logits` [positions, vocab] (one host sync)."""
-        if request.temperature <= 0:
+    def _pick_all(logits, request: GenerationRequest, generator,
+                  healing: HealingConstraint | None = None) -> list[int]:
+        """The next id after each position of `logits` [positions, vocab] (one host sync);
+        sampling, and token healing while it applies, look at the last position only."""
+        if request.temperature <= 0 and (healing is None or not healing.pending):
             return logits.argmax(dim=-1).tolist()
-        return [pick(logits[-1], request.temperature, request.top_p, generator)]
+        return [pick_next(logits[-1], request, generator, healing)]
 
 
 def _slot_store(options: LoadOptions, budget: int, static: bool) -> SlotStore:

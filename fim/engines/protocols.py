@@ -7,6 +7,11 @@
 - llamacpp-infill: llama.cpp server `POST /infill` with the prefix and suffix as text (llama.cpp
   builds the FIM prompt itself); prompts without FIM go to `/completion`.
 - ollama: Ollama `POST /api/generate` with `raw: true`, the prompt as text.
+
+Token healing (`GenerationRequest.heal_text`) goes as a constraint on the answer's start where
+the API has one: vLLM's `structured_outputs` regex (our worker serves the same form), TGI's
+`grammar` regex, llama.cpp's GBNF `grammar`. Ollama's `format` takes only JSON, so prompts for
+it are not healed (`HEALING_PROTOCOLS`).
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import json
 from dataclasses import dataclass
 
 from fim.engines.base import EngineError, GenerationRequest
+from fim.healing import prefix_grammar, prefix_regex
 from fim.prompt import FimFormat
 from fim.prompt_text import prompt_parts, render_prompt_text
 from fim.tokenizer import Tokenizer
 
 PROTOCOLS = ("openai", "tgi", "llamacpp", "llamacpp-infill", "ollama")
+HEALING_PROTOCOLS = ("openai", "tgi", "llamacpp", "llamacpp-infill")  # can constrain the start
 EOT_TEXT = "<EOT>"  # how text-only servers may spell ▁<EOT> in their output
 
 
@@ -176,6 +183,8 @@ def _openai(request: GenerationRequest, tokenizer: Tokenizer, model: str | None)
         body["stop"] = list(request.stop)
     if request.seed is not None:
         body["seed"] = request.seed
+    if request.heal_text:
+        body["structured_outputs"] = {"regex": prefix_regex(request.heal_text)}
     return Call("/v1/completions", body, streams=True)
 
 
@@ -188,14 +197,19 @@ def _tgi(request: GenerationRequest, tokenizer: Tokenizer) -> Call:
             parameters["top_p"] = request.top_p
     if request.seed is not None:
         parameters["seed"] = request.seed
+    if request.heal_text:
+        parameters["grammar"] = {"type": "regex", "value": prefix_regex(request.heal_text)}
     text = render_prompt_text(prompt_parts(tokenizer, list(request.prompt_ids)))
     return Call("/generate", {"inputs": text, "parameters": parameters})
 
 
 def _llamacpp_options(request: GenerationRequest) -> dict:
-    return {"n_predict": request.max_new_tokens, "temperature": request.temperature,
-            "top_p": request.top_p, "stop": list(request.stop), "cache_prompt": True,
-            "stream": False, "seed": request.seed if request.seed is not None else -1}
+    options = {"n_predict": request.max_new_tokens, "temperature": request.temperature,
+               "top_p": request.top_p, "stop": list(request.stop), "cache_prompt": True,
+               "stream": False, "seed": request.seed if request.seed is not None else -1}
+    if request.heal_text:
+        options["grammar"] = prefix_grammar(request.heal_text)
+    return options
 
 
 def _ollama(request: GenerationRequest, tokenizer: Tokenizer, model: str | None) -> Call:

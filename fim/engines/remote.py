@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,7 @@ import httpx
 
 from fim.engines.base import EngineError, GenerationRequest, GenerationResult, StopReason
 from fim.engines.protocols import (
+    HEALING_PROTOCOLS,
     PROTOCOLS,
     OpenAIStream,
     build_call,
@@ -29,7 +31,10 @@ from fim.engines.protocols import (
     error_message,
     read_answer,
 )
+from fim.healing import answer_after, spelled_length
 from fim.tokenizer import Tokenizer, TokenizerError, load_tokenizer
+
+log = logging.getLogger(__name__)
 
 API_KEY_VARIABLE = "CODELLAMA_API_KEY"
 _RETRY_STATUS = (429, 503)
@@ -86,6 +91,11 @@ class RemoteEngine:
         self.tokenizer = tokenizer
         self.context_window = context_window
         self.options = options
+        self.can_heal = address.protocol in HEALING_PROTOCOLS
+        if not self.can_heal:
+            log.info("the %s engine's API cannot constrain an answer's start: no token healing "
+                     "with it (suggestions inside a word are less often right)", address.protocol)
+        self._ignored_healing = False  # said once: a server that ignored the constraint
         self._model = address.model
         self._model_known = address.model is not None or address.protocol != "openai"
         self._loop = asyncio.new_event_loop()
@@ -191,7 +201,15 @@ class RemoteEngine:
                 raise EngineError(f"the {protocol} engine at {self.address.base_url} gave an "
                                   f"answer that is not JSON: {exc}") from None
         done = time.perf_counter()
-        return GenerationResult(outcome.text, StopReason(outcome.reason), outcome.prompt_tokens,
+        text = answer_after(outcome.text, request.heal_text)
+        if (request.heal_text and outcome.text and not self._ignored_healing
+                and spelled_length(outcome.text, request.heal_text) is None):
+            self._ignored_healing = True
+            log.warning("the %s engine at %s answered without the healed text %r it was asked "
+                        "to start with: its suggestions inside words are dropped (set "
+                        "tokenHealing to false for this engine)", protocol,
+                        self.address.base_url, request.heal_text)
+        return GenerationResult(text, StopReason(outcome.reason), outcome.prompt_tokens,
                                 outcome.generated_tokens, (first_token_at or done) - started,
                                 done - started, outcome.reused)
 

@@ -213,7 +213,8 @@ class CompletionAnswer:
         p = self.params
         seed = p.seed + seed_offset if p.seed is not None else None
         request = GenerationRequest(ids, p.max_tokens, p.temperature, p.top_p, list(p.stop),
-                                    seed=seed, cache_key=p.user or ANONYMOUS)
+                                    seed=seed, cache_key=p.user or ANONYMOUS,
+                                    heal_text=p.heal_text)
         on_text = (lambda text: self._post(("text", index, text))) if p.stream else None
         return Job(request, ignore_eos=p.ignore_eos, extra_stop_ids=frozenset(p.stop_token_ids),
                    on_text=on_text, on_done=lambda outcome: self._post(("done", index, outcome)))

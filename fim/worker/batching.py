@@ -23,9 +23,10 @@ from fim.engines.decoding import (
     StopRules,
     make_generator,
     new_cache,
-    pick,
+    pick_next,
     reuse_prefix,
 )
+from fim.engines.healing import HealingConstraint, start_healing
 from fim.engines.kv_slots import Slot, SlotStore
 from fim.tokenizer import Tokenizer
 from fim.worker.metrics import WorkerMetrics
@@ -61,6 +62,7 @@ class _Row:
     emitted: str = ""
     reused: int = 0
     first_token_at: float = 0.0
+    healing: HealingConstraint | None = None  # the answer's start, while it is left to spell
 
     @property
     def request(self) -> GenerationRequest:
@@ -177,7 +179,8 @@ class BatchScheduler:
             stop_ids |= self.tokenizer.stop_ids()
         rules = StopRules(self.tokenizer, frozenset(stop_ids), request.stop,
                           request.max_new_tokens, job.submitted_at, request.max_time_s)
-        row = _Row(job, rules, make_generator(request.temperature, request.seed))
+        row = _Row(job, rules, make_generator(request.temperature, request.seed),
+                   healing=start_healing(self.tokenizer, request.heal_text))
         if request.cancel.is_set():
             row.reason = StopReason.CANCELLED
             return row
@@ -223,7 +226,7 @@ class BatchScheduler:
     def _accept(self, row: _Row, logits) -> None:
         """Sample the row's next token and decide whether the row is done."""
         request = row.request
-        token = pick(logits, request.temperature, request.top_p, row.generator)
+        token = pick_next(logits, request, row.generator, row.healing)
         if not row.first_token_at:
             row.first_token_at = time.perf_counter()
             self.metrics.first_token.observe(row.first_token_at - row.job.submitted_at)

@@ -1,4 +1,9 @@
-"""The OpenAI `/v1/completions` request and response shapes, checked and built for the worker."""
+"""The OpenAI `/v1/completions` request and response shapes, checked and built for the worker.
+
+Beside OpenAI's fields, a few of vLLM's: `ignore_eos`, `stop_token_ids`, and of its
+`structured_outputs` the one form token healing sends, `{"regex": LITERAL + "[\\s\\S]*"}`: the
+answer starts with LITERAL (its first pieces are constrained to spell it) and goes on freely.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from fim.healing import regex_prefix
 from fim.prompt_text import parse_prompt_text
 from fim.tokenizer import Tokenizer, TokenizerError
 
@@ -78,6 +84,7 @@ class CompletionParams:
     seed: int | None = None
     ignore_eos: bool = False
     stop_token_ids: list[int] = field(default_factory=list)
+    heal_text: str = ""  # the text every answer starts with (token healing)
 
 
 def parse_completion(body: object, tokenizer: Tokenizer, limits: RequestLimits,
@@ -108,6 +115,7 @@ def parse_completion(body: object, tokenizer: Tokenizer, limits: RequestLimits,
         seed=_optional_integer(body, "seed"),
         ignore_eos=_boolean(body, "ignore_eos", False),
         stop_token_ids=_token_ids(body.get("stop_token_ids", []), tokenizer, "stop_token_ids"),
+        heal_text=_structured_outputs(body.get("structured_outputs")),
     )
     prompts = _prompt_list(body.get("prompt"))
     _check_room(len(prompts) * params.n, limits)
@@ -175,6 +183,21 @@ def _token_ids(ids: object, tokenizer: Tokenizer, name: str) -> list[int]:
         if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token < size:
             raise BadRequest(f"{name} holds {token!r}, not a token id (0..{size - 1})", name)
     return list(ids)
+
+
+def _structured_outputs(value: object) -> str:
+    """The literal text that vLLM's `structured_outputs` asks every answer to start with; only
+    the form token healing sends is served here."""
+    if value is None:
+        return ""
+    regex = value.get("regex") if isinstance(value, dict) and set(value) == {"regex"} else None
+    literal = regex_prefix(regex) if isinstance(regex, str) else None
+    if literal is None:
+        raise BadRequest("structured_outputs: this worker serves only {\"regex\": TEXT + "
+                         "\"[\\s\\S]*\"} (an answer that starts with TEXT; special regex "
+                         "characters in TEXT escaped with a backslash)", "structured_outputs")
+    _check_unicode(literal, "structured_outputs")
+    return literal
 
 
 def _stops(stop: object) -> list[str]:

@@ -35,6 +35,7 @@ SHARED_VALUES: dict[str, tuple[list, list]] = {
     "contextWindow": ([64, 4096, 16384, 1 << 20], [63, 0, -1, (1 << 20) + 1]),
     "maxNewTokens": ([1, 64, 4096], [0, -3, 4097]),
     "fimFormat": (["psm", "spm", "SPM"], ["xyz", "fim", ""]),
+    "tokenHealing": ([True, False], ["yes", 1, ""]),
     "topP": ([0.01, 0.5, 1], [0, 1.5, -0.2]),
     "compile": (["auto", "on", "off"], ["always", ""]),
 }

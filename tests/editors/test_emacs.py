@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engines import FakeServingEngine
+from tests.support.engines import FakeServingEngine, tgi_reply
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.editors
@@ -42,9 +42,8 @@ def emacs() -> str:
 
 def test_eglot_inserts_the_whole_suggestion_and_its_acceptance_is_counted(emacs, tiny_model,
                                                                           tmp_path):
-    answer = {"generated_text": "al + b  # the sum", "details": {
-        "finish_reason": "eos_token", "generated_tokens": 5}}
-    engine = FakeServingEngine({("POST", "/generate"): lambda body: (200, answer, {})})
+    engine = FakeServingEngine({("POST", "/generate"):
+                                lambda body: tgi_reply(body, "al + b  # the sum", 5)})
     source = tmp_path / "calc.py"
     source.write_text("def add(a, b):\n    return tot\n")
     options = {"engine": "tgi+" + engine.url, "model": str(tiny_model), "debounceMs": 0,

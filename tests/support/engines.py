@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fim.engines.base import GenerationRequest, GenerationResult, StopReason
 from fim.engines.local import LoadOptions
+from fim.healing import regex_prefix
 from fim.tokenizer import Tokenizer
 
 
@@ -26,6 +27,7 @@ class ScriptedEngine:
     reply: str
     stop_reason: StopReason | str = StopReason.EOT
     context_window: int = 4096
+    can_heal: bool = False  # True: `reply` is read as the text after the removed part
     requests: list[GenerationRequest] = field(default_factory=list)
     closed: bool = False
 
@@ -100,3 +102,13 @@ class FakeServingEngine:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def tgi_reply(body: dict, text: str, generated_tokens: int = 3) -> tuple[int, dict, dict]:
+    """A TGI `POST /generate` reply of `text`, after the text that a token-healing grammar in
+    `body` asks the answer to start with (TGI keeps to it, so must its doubles)."""
+    grammar = (body.get("parameters") or {}).get("grammar") or {}
+    start = regex_prefix(grammar["value"]) if grammar.get("type") == "regex" else None
+    return 200, {"generated_text": (start or "") + text,
+                 "details": {"finish_reason": "eos_token",
+                             "generated_tokens": generated_tokens}}, {}

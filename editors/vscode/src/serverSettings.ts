@@ -11,6 +11,7 @@ export const SERVER_SETTINGS: readonly string[] = [
 	'contextWindow',
 	'maxNewTokens',
 	'fimFormat',
+	'tokenHealing',
 	'debounceMs',
 	'languages',
 	'invokedItems',

@@ -36,6 +36,7 @@ def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
     assert on["keystrokes"] == off["keystrokes"] == 6
     assert on["model_calls_per_keystroke"] <= 1
     assert on["prompt_tokens"] == off["prompt_tokens"] > 0
+    assert on["generated_tokens"] == off["generated_tokens"] > 0  # the same answers
     assert off["prompt_tokens_reused"] == 0
     assert on["prompt_tokens_reused"] > on["prompt_tokens"] // 2
     assert figures["same_suggestions"] is True

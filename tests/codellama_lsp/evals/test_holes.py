@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from codellama_lsp.evals.holes import cut_holes, previous_line
+from codellama_lsp.evals.holes import Score, cut_holes, previous_line, word_of
+from fim.healing import is_word_char
 from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.server
@@ -18,7 +19,7 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 def test_holes_of_each_kind_are_cut_reproducibly():
     holes = cut_holes(STDLIB / "bisect.py", 4, seed=1)
-    assert [h.kind for h in holes] == ["line"] * 4 + ["rest"] * 4 + ["block"] * 4
+    assert [h.kind for h in holes] == ["line"] * 4 + ["rest"] * 4 + ["block"] * 4 + ["word"] * 4
     assert holes == cut_holes(STDLIB / "bisect.py", 4, seed=1)
     assert holes != cut_holes(STDLIB / "bisect.py", 4, seed=2)
     for hole in holes:
@@ -27,6 +28,18 @@ def test_holes_of_each_kind_are_cut_reproducibly():
             assert "\n" in hole.middle
         else:
             assert "\n" not in hole.middle
+        if hole.kind == "word":  # inside an identifier, to the end of its line
+            assert is_word_char(hole.text[hole.start - 1]) and is_word_char(hole.middle[0])
+            assert hole.text[hole.end:].startswith("\n")
+
+
+def test_a_word_counts_as_completed_when_the_answer_begins_with_its_rest():
+    score = Score()
+    score.add("urn total", "urn total", inside_word=True)
+    score.add("urn x", "urn total", inside_word=True)
+    score.add("urns", "urn total", inside_word=True)
+    assert (score.words, score.word_exact, score.exact) == (3, 2, 1)
+    assert word_of("urn total") == "urn" and word_of("ius) * 2") == "ius"
 
 
 def test_previous_line_baseline_repeats_the_line_above():
@@ -46,10 +59,12 @@ def test_the_tiny_model_is_scored_beside_the_baselines(tiny_model):
     report = json.loads(out.stdout)
     assert report["files"] == 1 and report["fim"] == "spm"  # the editor's default order
     total = report["total"]
-    assert total["all"]["holes"] == 6 and set(total) == {"line", "rest", "block", "all"}
+    assert total["all"]["holes"] == 8
+    assert set(total) == {"line", "rest", "block", "word", "all"}
     for system in ("model", "no clean-up", "empty", "previous line"):
         assert 0 <= total["all"][system]["exact_match"] <= 1
-    assert total["all"]["empty"] == {"exact_match": 0.0, "edit_similarity": 0.0}
+    assert total["all"]["empty"] == {"exact_match": 0.0, "edit_similarity": 0.0,
+                                     "word_exact_match": 0.0}
     assert "python/line" in report["languages"]
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 from lsprotocol import types
 
-from tests.support.engines import FakeServingEngine
+from tests.support.engines import FakeServingEngine, tgi_reply
 from tests.support.lsp_session import (
     ROOT,
     capabilities,
@@ -101,9 +101,7 @@ async def test_the_position_encoding_the_client_offers_is_used(encoding, column)
 
 def scripted_engine(answer: str) -> FakeServingEngine:
     """A serving engine (TGI's protocol) that answers every prompt with `answer`."""
-    reply = {"generated_text": answer, "details": {"finish_reason": "eos_token",
-                                                   "generated_tokens": 3}}
-    return FakeServingEngine({("POST", "/generate"): lambda body: (200, reply, {})})
+    return FakeServingEngine({("POST", "/generate"): lambda body: tgi_reply(body, answer)})
 
 
 async def test_completion_fallback_items_insert_their_whole_text(tiny_model):

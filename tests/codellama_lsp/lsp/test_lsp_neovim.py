@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.support.engines import FakeServingEngine
+from tests.support.engines import FakeServingEngine, tgi_reply
 from tests.support.paths import ROOT
 from tests.support.waiting import until
 
@@ -46,8 +46,7 @@ return vim.NIL
 def engine_answer(body: dict) -> tuple[int, dict, dict]:
     """An edit for instruct prompts, the completion for the others."""
     text = f"```python\n{EDITED}\n```" if "[INST]" in body["inputs"] else COMPLETION
-    return 200, {"generated_text": text, "details": {"finish_reason": "eos_token",
-                                                     "generated_tokens": 5}}, {}
+    return tgi_reply(body, text, 5)
 
 
 @pytest.fixture()

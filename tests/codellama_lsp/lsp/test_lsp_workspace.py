@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
-from tests.support.engines import FakeServingEngine
+from tests.support.engines import FakeServingEngine, tgi_reply
 from tests.support.lsp_session import (
     capabilities,
     change,
@@ -25,9 +25,7 @@ pytestmark = [pytest.mark.server, pytest.mark.asyncio]
 
 
 def tgi_engine() -> FakeServingEngine:
-    answer = {"generated_text": "x", "details": {"finish_reason": "eos_token",
-                                                 "generated_tokens": 1}}
-    return FakeServingEngine({("POST", "/generate"): lambda body: (200, answer, {})})
+    return FakeServingEngine({("POST", "/generate"): lambda body: tgi_reply(body, "x", 1)})
 
 
 async def test_a_definition_from_another_file_reaches_the_prompt(tiny_model, tmp_path):
