@@ -144,3 +144,31 @@ def test_a_changed_buffer_never_gets_the_edit(editor):
     expected = RENAMED_FIRST[:6] + ["# moved on"] + RENAMED_FIRST[6:]
     assert editor.lines() == expected
     assert marks(editor) == [] or visible(editor)  # a later suggestion is for the new text
+
+
+@pytest.mark.parametrize("switch_off, switch_on", [
+    ("vim.b.codellama_enabled = false", "vim.b.codellama_enabled = nil"),
+    ("require('codellama').config.disabled_filetypes = { 'python' }",
+     "require('codellama').config.disabled_filetypes = {}"),
+])
+def test_no_next_edit_where_suggestions_are_off(editor, switch_off, switch_on):
+    editor.open(f"off-{len(switch_off)}.py", SOURCE)
+    editor.lua(switch_off)
+    requests = counters(editor)["requests"]
+    editor.nvim.input("2G^ciwn<Esc>")
+    until(lambda: editor.mode() == "n" and editor.lines() == RENAMED_FIRST, "renamed once")
+    # Back on, a second change asks once: the first one (its TextChanged ran before) asked nothing.
+    editor.lua(switch_on)
+    editor.nvim.input("Go<Esc>")
+    until(lambda: counters(editor)["requests"] > requests, "the change after switching on asks")
+    assert counters(editor)["requests"] == requests + 1
+
+
+def test_codellama_toggle_clears_the_next_edit_on_screen(editor):
+    rename_first(editor, "toggle.py")
+    editor.nvim.command("CodeLlamaToggle")
+    try:
+        assert not visible(editor) and marks(editor) == []
+        assert editor.lines() == RENAMED_FIRST
+    finally:
+        editor.nvim.command("CodeLlamaToggle")

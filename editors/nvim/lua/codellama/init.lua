@@ -136,6 +136,7 @@ function M.toggle()
   if not suggestion.enabled then
     for buf in pairs(attached) do
       suggestion.dismiss(buf)
+      require("codellama.next_edit").stop(buf)
     end
   end
   vim.notify("codellama: suggestions " .. (suggestion.enabled and "on" or "off"))

@@ -142,6 +142,12 @@ local function cancel_pending(buf)
   end
 end
 
+--- Hide the next edit shown in `buf` and cancel the one asked for (also on :CodeLlamaToggle).
+function M.stop(buf)
+  cancel_pending(buf)
+  M.clear(buf)
+end
+
 --- Whether a next edit is shown in `buf` (the current buffer when nil).
 function M.visible(buf)
   return shown[buf or vim.api.nvim_get_current_buf()] ~= nil
@@ -184,10 +190,11 @@ end
 
 --- Ask for the next edit at the cursor of `buf` now (the server waits for the pause).
 function M.request(buf)
-  cancel_pending(buf)
-  M.clear(buf)
+  M.stop(buf)
+  -- Off where suggestions are off: :CodeLlamaToggle, vim.b.codellama_enabled, disabled_filetypes.
   local suggestion = require("codellama.suggestion")
-  if not options.enabled or not suggestion.enabled or buf ~= vim.api.nvim_get_current_buf() then
+  if not options.enabled or not suggestion.enabled or not suggestion.allowed(buf)
+    or buf ~= vim.api.nvim_get_current_buf() then
     return
   end
   local client = util.client(buf)
@@ -315,10 +322,7 @@ function M.attach(buf, opts)
       callback = function() callback(buf) end })
   end
   on("TextChanged", M.request) -- also once back in normal mode after typing
-  on({ "InsertEnter", "BufLeave" }, function()
-    cancel_pending(buf)
-    M.clear(buf)
-  end)
+  on({ "InsertEnter", "BufLeave" }, M.stop)
   on("CursorMoved", on_cursor_moved)
   vim.api.nvim_create_autocmd("ColorScheme", { group = group, callback = set_highlights })
   for name, action in pairs({ accept = "accept", dismiss = "dismiss" }) do
