@@ -58,6 +58,8 @@ export class CodeLlama implements vscode.Disposable {
 	started: Promise<void> = Promise.resolve();
 	readonly tracker: AcceptanceTracker;
 	readonly scope = new SuggestionScope(config);
+	/** Next edits, off wherever suggestions are off. */
+	readonly nextEdits = new NextEdits(this, document => this.scope.offReason(document) === undefined);
 	private readonly shownContext = new ShownContext();
 	private stopping = false;
 	/** The server settings last sent to the running server. */
@@ -201,6 +203,7 @@ export class CodeLlama implements vscode.Disposable {
 		await config().update('enable', enabled, vscode.ConfigurationTarget.Global);
 		this.refreshOff();
 		if (!enabled) {
+			this.nextEdits.clear();
 			await hideSuggestion();
 		}
 	}
@@ -227,6 +230,7 @@ export class CodeLlama implements vscode.Disposable {
 		const on = this.scope.toggleFile(editor.document);
 		this.refreshOff();
 		if (!on) {
+			this.nextEdits.clear();
 			await hideSuggestion();
 		}
 	}
@@ -316,7 +320,7 @@ export function activate(context: vscode.ExtensionContext, factory?: ClientFacto
 			extension.activeEditorChanged();
 			prewarmer.cursorMoved(editor);
 		}),
-		...new NextEdits(extension).register(),
+		...extension.nextEdits.register(),
 	);
 	extension.started = extension.start();
 	return extension;

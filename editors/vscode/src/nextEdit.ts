@@ -6,7 +6,7 @@
 // Tab applies it as one WorkspaceEdit (one undo step) if the document is still the version it
 // was made for; Escape dismisses it; it clears when the text changes or the cursor moves away.
 import * as vscode from 'vscode';
-import { SECTION, completionsEnabled } from './settings';
+import { SECTION } from './settings';
 
 export const INLINE_EDIT_METHOD = 'textDocument/copilotInlineEdit';
 export const DID_SHOW_METHOD = 'textDocument/didShowInlineEdit';
@@ -107,7 +107,9 @@ export class NextEdits implements vscode.Disposable {
 	private readonly deleted: vscode.TextEditorDecorationType;
 	private readonly added: vscode.TextEditorDecorationType;
 
-	constructor(private readonly server: NextEditServer) {
+	/** `allowed(document)`: whether suggestions are on there (the extension's SuggestionScope). */
+	constructor(private readonly server: NextEditServer,
+		private readonly allowed: (document: vscode.TextDocument) => boolean = () => true) {
 		this.deleted = vscode.window.createTextEditorDecorationType({
 			backgroundColor: new vscode.ThemeColor('diffEditor.removedTextBackground'),
 			textDecoration: 'line-through',
@@ -128,9 +130,10 @@ export class NextEdits implements vscode.Disposable {
 		];
 	}
 
-	private enabled(): boolean {
-		const config = vscode.workspace.getConfiguration(SECTION);
-		return completionsEnabled(config) && config.get<string>('nextEdits') !== 'off';
+	/** Off where suggestions are off (toggled, per file or language, never sent) or `nextEdits: off`. */
+	private enabled(document: vscode.TextDocument): boolean {
+		return vscode.workspace.getConfiguration(SECTION).get<string>('nextEdits') !== 'off'
+			&& this.allowed(document);
 	}
 
 	/** A change of the active editor's document: clear, and ask again once it rested. */
@@ -140,7 +143,7 @@ export class NextEdits implements vscode.Disposable {
 			return;
 		}
 		this.clear();
-		if (!this.enabled()) {
+		if (!this.enabled(document)) {
 			return;
 		}
 		// The pause is the server's setting; waited here, so that the server answers at once.
@@ -158,6 +161,9 @@ export class NextEdits implements vscode.Disposable {
 	async request(editor: vscode.TextEditor): Promise<boolean> {
 		this.clear();
 		const document = editor.document;
+		if (!this.enabled(document)) {
+			return false;
+		}
 		const version = document.version;
 		const position = editor.selection.active;
 		const source = new vscode.CancellationTokenSource();

@@ -18,6 +18,8 @@ import {
 	VISIBLE_KEY,
 	shapeOf,
 } from '../src/nextEdit';
+import { activate, deactivate } from '../src/extension';
+import { fakeContext, fakeFactory } from './fakes';
 import { Position, Selection, fakeDocument, stub } from './stub/vscode';
 
 const SOURCE = 'def total(items):\n    count = 0\n    for item in items:\n        count += item.count\n'
@@ -176,6 +178,35 @@ test('Escape dismisses; moving the cursor away clears; a change asks again after
 	await new Promise(resolve => setTimeout(resolve, 50));
 	assert.equal(server.requests.length, asked + 1); // switched off: none
 	nextEdits.dispose();
+});
+
+test('no next edits where suggestions are off; Toggle and Toggle for This File clear one shown', async () => {
+	const { factory, built } = fakeFactory({ [INLINE_EDIT_METHOD]: () => ({ edits: [EDIT] }) });
+	const extension = activate(fakeContext(), factory);
+	await extension.started;
+	const asked = () => built[0].requests.filter(([method]) => method === INLINE_EDIT_METHOD).length;
+	const editor = fakeEditor(RENAMED_FIRST, 7);
+	const nextEdits = extension.nextEdits;
+	const offThenOn = async (off: () => unknown, on: () => unknown) => {
+		assert.equal(await nextEdits.request(editor as any), true, 'shown while on');
+		await off();
+		assert.equal(nextEdits.shown, undefined);
+		assert.deepEqual(editor.shown('after'), [], 'nothing left on screen');
+		const before = asked();
+		assert.equal(await nextEdits.request(editor as any), false);
+		assert.equal(asked(), before, 'nothing asked while off');
+		await on();
+	};
+	await offThenOn(() => stub.commands.get('codellama.toggleFile')!(),
+		() => stub.commands.get('codellama.toggleFile')!());
+	await offThenOn(() => stub.commands.get('codellama.toggle')!(),
+		() => stub.commands.get('codellama.toggle')!());
+	await offThenOn(() => { stub.config.disabledLanguages = ['python']; nextEdits.clear(); },
+		() => { stub.config.disabledLanguages = []; });
+	await offThenOn(() => { stub.config.excludeFiles = ['total.py']; nextEdits.clear(); },
+		() => { stub.config.excludeFiles = []; });
+	assert.equal(await nextEdits.request(editor as any), true, 'on again');
+	await deactivate();
 });
 
 // -- against the real server ----------------------------------------------------------------------
