@@ -276,3 +276,35 @@ test('the extension itself, through vscode-languageclient: status, ghost text, a
 	assert.match(stub.statusItems[0].tooltip ?? '', /cannot load model .*no-such-model/);
 	await deactivate();
 });
+
+test('Alt+\\ (VS Code\'s trigger: an invoked request) gets up to 3 distinct suggestions; typing gets one', async () => {
+	await loaded;
+	stub.reset();
+	Object.assign(process.env, env); // the client passes its environment on to the server
+	stub.config = { 'server.python': PYTHON, model: models.tiny, debounceMs: 0, maxNewTokens: 12,
+		'server.settings': { device: 'cpu' } };
+	const document = fakeDocument('file:///wire/invoked.py', 'def add(a, b):\n    return \n\nprint(add(1, ))\n', 1);
+	stub.openDocuments.push(document);
+	const extension = activate({ subscriptions: [] } as any);
+	await extension.started;
+	// The server's own word that the model is loaded (the status item can say ready a moment early).
+	const state = async () => (await extension.sendRequest<{ model?: { state?: string } }>(
+		'codellama/stats', {})).model?.state;
+	for (let tries = 0; await state() !== 'ready'; tries++) {
+		assert.ok(tries < 1200, 'the model loads');
+		await new Promise(resolve => setTimeout(resolve, 100));
+	}
+	const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() { } }) };
+	const ask = (triggerKind: InlineCompletionTriggerKind) => stub.inlineProviders[0]
+		.provideInlineCompletionItems(document, new Position(3, 13), { triggerKind, selectedCompletionInfo: undefined },
+			token);
+	// editor.action.inlineSuggest.trigger (Alt+\) makes VS Code ask with triggerKind Invoke.
+	const invoked: string[] = (await ask(InlineCompletionTriggerKind.Invoke)).items.map((i: any) => i.insertText);
+	assert.ok(invoked.length >= 2 && invoked.length <= 3, `VS Code shows "1/n": ${JSON.stringify(invoked)}`);
+	assert.equal(new Set(invoked).size, invoked.length, 'each suggestion differs');
+	assert.ok(invoked.every(text => typeof text === 'string' && text.length > 0));
+	const automatic = (await ask(InlineCompletionTriggerKind.Automatic)).items;
+	assert.equal(automatic.length, 1, 'an automatic trigger gets its one greedy suggestion');
+	assert.equal(extension.status.shown, 'ready');
+	await deactivate();
+});
