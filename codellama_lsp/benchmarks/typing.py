@@ -420,7 +420,7 @@ def _report(figures: dict) -> str:
             f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}; generated "
             f"tokens {run['generated_tokens']}")
         if "rounds" in run:
-            lines[-1] += f" (over {run['rounds']} interleaved rounds)"
+            lines[-1] += f" ({run['rounds']} of the interleaved rounds)"
         if "typing_along_suggestion" in run:
             along = run["typing_along_suggestion"]
             lines.append(
