@@ -80,8 +80,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
     add_setting_option(parser, "compile", help="local engine: the decode step compiled on "
                        "static KV caches (auto: on CUDA only)")
     parser.add_argument("--next-edits", choices=("off", "rules", "fim", "instruct"),
-                        default="off", help="a run with next-edit suggestions on in this mode, "
-                        "beside one with them off (default off: no such run)")
+                        default="off", help="a server with next-edit suggestions on in this mode, "
+                        "typing in rounds with next edits asked and not (default off: no "
+                        "such run)")
     parser.add_argument("--rounds", type=positive_int, default=6,
                         help="with --next-edits: rounds typing the line in one server, "
                         "alternating next edits asked and not (ABBA...; 6, at least 2)")
