@@ -10,14 +10,19 @@ suggestions. `--compare-healing` adds a run with KV reuse on and token healing o
 (`healing_ratio` = with/without healing p50). `--engine URL` (e.g.
 `llamacpp-infill+http://127.0.0.1:8080`) types against a serving engine instead.
 
-`--next-edits MODE` adds a run with next-edit suggestions on (the other runs have them off):
-the client also asks for a next edit (`textDocument/copilotInlineEdit`) on every keystroke,
-right after the completion (the worst case: copilot-lsp, Copilot's Neovim client, asks when
-insert mode is left, debounced), and `next_edits_ratio` (on/off time to suggestion p50) shows
-what that costs the inline completions; typing fast, every such request is cancelled by the
-next key and shows nothing. Then it pauses `--pauses` times after a keystroke, each time
-waiting for the next edit: `pause_to_suggestion_ms` is the time from the end of the pause
-(`nextEditDelayMs` after the keystroke) to the answer.
+`--next-edits MODE` adds a run with next-edit suggestions on in this mode that measures their
+cost to the inline completions within one server, so that the machine's drift between runs
+cancels out: the line is typed `--rounds` times (6), the document reset and the suggestion cache
+emptied between rounds so that every round types the same keystrokes with the same prompts, and
+the rounds alternate ABBA ABBA...: in the rounds A (`next_edits`) the client also asks for a next
+edit (`textDocument/copilotInlineEdit`) on every keystroke, right after the completion (the worst
+case: copilot-lsp, Copilot's Neovim client, asks when insert mode is left, debounced), in the
+rounds B (`next_edits_off`) it does not. `next_edits_ratio` is A/B time to suggestion p50 over
+all keystrokes of their rounds, `next_edits_same_suggestions` whether every round typed the same
+suggestions; typing fast, every next-edit request is cancelled by the next key and shows
+nothing. Then it pauses `--pauses` times after a keystroke, each time waiting for the next edit:
+`pause_to_suggestion_ms` is the time from the end of the pause (`nextEditDelayMs` after the
+keystroke) to the answer.
 """
 
 from __future__ import annotations
@@ -75,8 +80,12 @@ def register(kinds: argparse._SubParsersAction) -> None:
     add_setting_option(parser, "compile", help="local engine: the decode step compiled on "
                        "static KV caches (auto: on CUDA only)")
     parser.add_argument("--next-edits", choices=("off", "rules", "fim", "instruct"),
-                        default="off", help="a run with next-edit suggestions on in this mode, "
-                        "beside one with them off (default off: no such run)")
+                        default="off", help="a server with next-edit suggestions on in this mode, "
+                        "typing in rounds with next edits asked and not (default off: no "
+                        "such run)")
+    parser.add_argument("--rounds", type=positive_int, default=6,
+                        help="with --next-edits: rounds typing the line in one server, "
+                        "alternating next edits asked and not (ABBA...; 6, at least 2)")
     parser.add_argument("--pauses", type=positive_int, default=10,
                         help="with --next-edits: pauses timed to the next edit (10)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -131,10 +140,12 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
         runs["healing_off"] = await _typing_run(
             text, line, {**settings, "kvReuse": True, "tokenHealing": False}, args)
     if args.next_edits != "off":
-        runs["next_edits"] = await _typing_run(
+        if args.rounds < 2:
+            raise EngineError("--rounds must be at least 2: one round with next edits asked "
+                              "and one without")
+        runs["next_edits"], runs["next_edits_off"], same = await _interleaved_run(
             text, line, {**settings, "kvReuse": True, "nextEdits": args.next_edits,
-                                 "nextEditDelayMs": PAUSE_MS}, args,
-            ask_next_edits=True)
+                         "nextEditDelayMs": PAUSE_MS}, args)
     figures: dict = {"file": str(args.file), "line": line + 1, "model": model,
                      "engine": args.engine, "fim": args.fim, "compile": args.compile,
                      "token_healing": args.token_healing,
@@ -150,23 +161,18 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
     else:
         runs["reuse_on"].pop("suggestions")
     if "next_edits" in runs:
-        runs["next_edits"].pop("suggestions")
+        figures["next_edits_rounds"] = args.rounds
         figures["next_edits_ratio"] = _ratio(
             runs["next_edits"]["time_to_suggestion_ms"]["p50"],
-            runs["reuse_on"]["time_to_suggestion_ms"]["p50"])
+            runs["next_edits_off"]["time_to_suggestion_ms"]["p50"])
+        figures["next_edits_same_suggestions"] = same
     return figures
 
 
-async def _typing_run(text: str, line: int, settings: dict, args: argparse.Namespace,
-                      ask_next_edits: bool = False) -> dict:
+async def _typing_run(text: str, line: int, settings: dict, args: argparse.Namespace) -> dict:
     """One server, one document: empty `line` and type it back, one request per key; then type
-    along the last suggestion shown, as a user taking it by typing. With `ask_next_edits`,
-    a next edit is asked for on every key too, then timed after `args.pauses` pauses."""
-    lines = text.split("\n")
-    target = lines[line]
-    indent = len(target) - len(target.lstrip())
-    typed = target[indent:][: args.chars]
-    lines[line] = target[:indent]
+    along the last suggestion shown, as a user taking it by typing."""
+    lines, indent, typed = _emptied(text, line, args.chars)
     session = Session()
     await session.start(settings, threads=args.threads)
     try:
@@ -175,18 +181,10 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         session.open(uri, "\n".join(lines))
         await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
         before = await session.stats()
-        asked: list[asyncio.Future] | None = [] if ask_next_edits else None
-        keys, suggestions = await _type(session, uri, line, indent, typed, asked=asked)
+        keys, suggestions = await _type(session, uri, line, indent, typed)
         after = await session.stats()
-        shown = next((s for s in reversed(suggestions) if s.split("\n")[0].strip()), "")
-        # Up to its first line end, and short of its end (where nothing is left to show).
-        followed = shown[:-1].split("\n")[0][:args.follow]
-        along, _ = await _type(session, uri, line, indent + len(typed), followed,
-                               len(typed) + 1)
-        if asked is not None:
-            answers = await asyncio.gather(*asked)
-            paused = await _pauses(session, uri, line, indent + len(typed) + len(followed),
-                                   len(typed) + len(followed) + 1, args.pauses)
+        along, _ = await _type(session, uri, line, indent + len(typed),
+                               _followed(suggestions, args.follow), len(typed) + 1)
     except EngineError:
         raise
     except BaseException:
@@ -196,11 +194,115 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         await _stop(session)
     figures = _run_figures(keys, suggestions, before, after)
     figures["typing_along_suggestion"] = _along_figures(along)
-    if asked is not None:
-        figures["next_edits"] = {
-            "asked_while_typing": len(answers),
-            "shown_while_typing": sum(1 for answer in answers if answer["edits"]), **paused}
     return figures
+
+
+async def _interleaved_run(text: str, line: int, settings: dict, args: argparse.Namespace
+                           ) -> tuple[dict, dict, bool]:
+    """One server with next edits on: type `line` `args.rounds` times, the rounds alternating
+    ABBA... between asking for a next edit on every key (A) and not (B), the document reset and
+    the suggestion cache emptied before each, so every round sends the same prompts. Then type
+    along the last suggestion and time `args.pauses` pauses. The figures of A (with what its
+    next-edit requests showed and the pauses), those of B, and whether all rounds typed the
+    same suggestions."""
+    lines, indent, typed = _emptied(text, line, args.chars)
+    session = Session()
+    await session.start(settings, threads=args.threads)
+    arms: dict[bool, tuple[list, list[str], dict]] = {True: ([], [], {}), False: ([], [], {})}
+    rounds: list[list[str]] = []
+    asked: list[asyncio.Future] = []
+    try:
+        await session.wait_for_model()
+        uri = f"{URI}-interleaved.py"
+        session.open(uri, "\n".join(lines))
+        await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
+        version = 1
+        for number in range(args.rounds):
+            ask = _asks(number)
+            if number:
+                version += 1  # the document as it was: the line emptied again
+                session.change(uri, version, (line, indent), (line, indent + len(typed)), "")
+                await _empty_suggestion_cache(session, settings)
+            before = await session.stats()
+            keys, suggestions = await _type(session, uri, line, indent, typed, version,
+                                            asked if ask else None)
+            version += len(typed)
+            after = await session.stats()
+            arms[ask][0].extend(keys)
+            arms[ask][1].extend(suggestions)
+            _add_counts(arms[ask][2], before, after)
+            rounds.append(suggestions)
+        along, _ = await _type(session, uri, line, indent + len(typed),
+                               _followed(rounds[-1], args.follow), version)
+        version += len(along)
+        answers = await asyncio.gather(*asked)
+        paused = await _pauses(session, uri, line, indent + len(typed) + len(along), version,
+                               args.pauses)
+    except EngineError:
+        raise
+    except BaseException:
+        sys.stderr.write("".join(session.stderr_tail))
+        raise
+    finally:
+        await _stop(session)
+    on = _arm_figures(*arms[True], sum(map(_asks, range(args.rounds))))
+    off = _arm_figures(*arms[False], args.rounds - on["rounds"])
+    on["typing_along_suggestion"] = _along_figures(along)
+    on["next_edits"] = {"asked_while_typing": len(answers),
+                        "shown_while_typing": sum(1 for answer in answers if answer["edits"]),
+                        **paused}
+    same = all(suggestions == rounds[0] for suggestions in rounds)
+    return on, off, same
+
+
+def _asks(number: int) -> bool:
+    """Whether round `number` (from 0) asks for next edits: ABBA ABBA..., so that a drift of
+    the machine during the run weighs on both arms alike."""
+    return number % 4 in (0, 3)
+
+
+def _arm_figures(keys: list[tuple[float, str]], suggestions: list[str], counts: dict,
+                 rounds: int) -> dict:
+    figures = _run_figures(keys, suggestions, {}, counts)
+    del figures["suggestions"]  # compared round by round instead
+    return {"rounds": rounds, **figures}
+
+
+def _emptied(text: str, line: int, chars: int) -> tuple[list[str], int, str]:
+    """The file's lines with `line` emptied (keeping its indentation), the indentation's width
+    and the (at most `chars`) characters to type back."""
+    lines = text.split("\n")
+    target = lines[line]
+    indent = len(target) - len(target.lstrip())
+    lines[line] = target[:indent]
+    return lines, indent, target[indent:][:chars]
+
+
+def _followed(suggestions: list[str], follow: int) -> str:
+    """What to type along the last suggestion shown: up to its first line end, and short of
+    its end (where nothing is left to show)."""
+    shown = next((s for s in reversed(suggestions) if s.split("\n")[0].strip()), "")
+    return shown[:-1].split("\n")[0][:follow]
+
+
+async def _empty_suggestion_cache(session: Session, settings: dict) -> None:
+    """A change of a setting that shapes suggestions empties the server's suggestion cache:
+    change one and set it back, then wait until the server has taken both."""
+    tokens = settings["maxNewTokens"]
+    session.configure({"maxNewTokens": tokens + 1})
+    session.configure({"maxNewTokens": tokens})
+    await session.stats()
+
+
+COUNTED = ("generations", "cache_hits", "prompt_tokens", "reused_prompt_tokens",
+           "generated_tokens")
+
+
+def _add_counts(total: dict, before: dict, after: dict) -> None:
+    """Add what the server counted between `before` and `after` to `total`."""
+    for key in COUNTED:
+        if key in after:
+            total[key] = total.get(key, 0) + after[key] - before.get(key, 0)
 
 
 async def _type(session: Session, uri: str, line: int, column: int, chars: str,
@@ -318,11 +420,14 @@ def _report(figures: dict) -> str:
             f"cache hits {hits['count']} (p50 {hits['p50']} ms, max {hits['max']} ms); prompt "
             f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}; generated "
             f"tokens {run['generated_tokens']}")
-        along = run["typing_along_suggestion"]
-        lines.append(
-            f"    typing along the last suggestion: {along['keystrokes']} keystrokes, "
-            f"{along['answered_from_cache']} answered from the cache (p50 "
-            f"{along['cache_hit_ms']['p50']} ms, max {along['cache_hit_ms']['max']} ms)")
+        if "rounds" in run:
+            lines[-1] += f" ({run['rounds']} of the interleaved rounds)"
+        if "typing_along_suggestion" in run:
+            along = run["typing_along_suggestion"]
+            lines.append(
+                f"    typing along the last suggestion: {along['keystrokes']} keystrokes, "
+                f"{along['answered_from_cache']} answered from the cache (p50 "
+                f"{along['cache_hit_ms']['p50']} ms, max {along['cache_hit_ms']['max']} ms)")
         if "next_edits" in run:
             asked = run["next_edits"]
             lines.append(
@@ -332,8 +437,10 @@ def _report(figures: dict) -> str:
                 f"{asked['pause_to_suggestion_ms']['p50']} ms, p95 "
                 f"{asked['pause_to_suggestion_ms']['p95']} ms (by source {asked['by_source']})")
     if "next_edits_ratio" in figures:
-        lines.append(f"  next edits on/off (time to suggestion p50): "
-                     f"{figures['next_edits_ratio']} (target <= 1.05)")
+        lines.append(f"  next edits asked/not, interleaved in one server over "
+                     f"{figures['next_edits_rounds']} rounds (time to suggestion p50): "
+                     f"{figures['next_edits_ratio']} (target <= 1.05); same suggestions: "
+                     f"{figures['next_edits_same_suggestions']}")
     if "ratio" in figures:
         lines.append(f"  ratio reuse on/off (model p50): {figures['ratio']} (target <= 0.35); "
                      f"same suggestions: {figures['same_suggestions']}")

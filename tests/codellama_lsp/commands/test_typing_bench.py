@@ -1,4 +1,5 @@
-"""`codellama bench typing` types through the real server, with KV reuse on and off."""
+"""`codellama bench typing` types through the real server, with KV reuse on and off, and with
+next edits asked and not in interleaved rounds."""
 
 from __future__ import annotations
 
@@ -54,19 +55,40 @@ def test_a_blank_line_to_type_is_refused(tiny_model, tmp_path):
 
 
 @pytest.mark.slow
-def test_next_edits_asked_while_typing_show_nothing_and_are_timed_after_pauses(tiny_model,
-                                                                              tmp_path):
+def test_next_edits_are_measured_interleaved_in_one_server_and_show_nothing_while_typing(
+        tiny_model, tmp_path):
     source = tmp_path / "shapes.py"
     source.write_text(SOURCE, encoding="utf-8")
     result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
                      "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
-                     "--next-edits", "rules", "--pauses", "2", "--json", timeout=400)
+                     "--next-edits", "rules", "--rounds", "4", "--pauses", "2", "--json",
+                     timeout=400)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert set(figures["runs"]) == {"reuse_on", "next_edits"}
+    assert set(figures["runs"]) == {"reuse_on", "next_edits", "next_edits_off"}
     assert "next_edits" not in figures["runs"]["reuse_on"]  # the run with them off
-    asked = figures["runs"]["next_edits"]["next_edits"]
-    assert asked["asked_while_typing"] == 6 and asked["shown_while_typing"] == 0
+    on, off = figures["runs"]["next_edits"], figures["runs"]["next_edits_off"]
+    # ABBA: two rounds of 6 keys each way, each round with the same prompts as the others:
+    # the suggestion cache is emptied between rounds, so every round runs the model alike.
+    assert on["rounds"] == off["rounds"] == 2
+    assert on["keystrokes"] == off["keystrokes"] == 12
+    assert on["prompt_tokens"] == off["prompt_tokens"] > 0
+    assert on["generated_tokens"] == off["generated_tokens"] > 0
+    assert figures["next_edits_rounds"] == 4
+    assert figures["next_edits_same_suggestions"] is True
+    asked = on["next_edits"]
+    assert asked["asked_while_typing"] == 12 and asked["shown_while_typing"] == 0
+    assert "next_edits" not in off
     assert asked["pauses"] == 2 and asked["server_latency_ms"]["count"] == 2
     assert asked["pause_to_suggestion_ms"]["p50"] is not None
-    assert figures["next_edits_ratio"] > 0
+    assert figures["next_edits_ratio"] == round(
+        on["time_to_suggestion_ms"]["p50"] / off["time_to_suggestion_ms"]["p50"], 3)
+
+
+def test_next_edits_need_two_rounds(tiny_model, tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "10",
+                     "--next-edits", "rules", "--rounds", "1", "--reuse", "on")
+    assert result.returncode == 2
+    assert "--rounds must be at least 2" in result.stderr
