@@ -182,9 +182,13 @@ async def _latency(session: Session, engine: Engine, text: str,
 
 
 def _ratio(numerators: list[float], denominators: list[float]) -> dict:
-    per_request = [a / b for a, b in zip(numerators, denominators)]
-    return {"of_medians": round(statistics.median(numerators)
-                                / statistics.median(denominators), 3),
+    # A request whose answer cleaned up to nothing reports no engine time (0): no ratio.
+    pairs = [(a, b) for a, b in zip(numerators, denominators) if b > 0]
+    if not pairs:
+        return {"of_medians": None, "per_request_p50": None, "per_request_p95": None}
+    per_request = [a / b for a, b in pairs]
+    return {"of_medians": round(statistics.median(a for a, _ in pairs)
+                                / statistics.median(b for _, b in pairs), 3),
             "per_request_p50": rounded(percentile(per_request, 50), 3),
             "per_request_p95": rounded(percentile(per_request, 95), 3)}
 
