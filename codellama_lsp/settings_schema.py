@@ -144,8 +144,10 @@ def _read_text(kind: Kind, text: str) -> Any:
             return float(text)
         except ValueError:
             raise ValueError(f"must be a number, got {text!r}") from None
-    if kind == "boolean" and text.lower() in ("true", "false"):
-        return text.lower() == "true"
+    if kind == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise ValueError(f"must be true or false, got {text!r}")
     raise ValueError(f"a {kind} cannot be given on the command line")
 
 

@@ -198,3 +198,10 @@ def test_lsp_model_options_are_named_and_defaulted_as_the_settings():
     for key in ("engine", "model", "device", "dtype", "deviceMap", "quantize", "contextWindow"):
         row = SERVER_SETTINGS[key]
         assert args[row.field] == row.default, key
+
+
+def test_a_boolean_option_names_its_two_values():
+    token_healing = next(row for row in SETTINGS if row.key == "tokenHealing")
+    assert token_healing.parse("False") is False
+    with pytest.raises(ValueError, match="must be true or false, got 'maybe'"):
+        token_healing.parse("maybe")
