@@ -3,7 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from codellama_lsp.syntax.parsed import BODY_TYPES, ParsedDocument
+
+
+def _nodes(document: ParsedDocument, named_only: bool) -> Iterator:
+    """Every node of the document's syntax tree (none without a tree), depth first."""
+    if document.tree is None:
+        return
+    stack = [document.tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.named_children if named_only else node.children)
+        yield node
 
 
 def line_candidates(text: str) -> list[list[tuple[int, int]]]:
@@ -25,12 +38,7 @@ def block_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
     where the text after their enclosing body's last statement begins."""
     text = document.text
     found: list[tuple[int, int, int]] = []
-    if document.tree is None:
-        return found
-    stack = [document.tree.root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.named_children)
+    for node in _nodes(document, named_only=True):
         parent = node.parent
         if parent is None or parent.type not in BODY_TYPES or "comment" in node.type:
             continue
@@ -51,12 +59,7 @@ def word_candidates(document: ParsedDocument) -> list[tuple[int, int, int]]:
     identifier): their (start, end) character offsets and where their line's text ends."""
     text = document.text
     found: list[tuple[int, int, int]] = []
-    if document.tree is None:
-        return found
-    stack = [document.tree.root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
+    for node in _nodes(document, named_only=False):
         if node.children or not node.type.endswith("identifier"):
             continue
         start = document.char_offset(node.start_byte)
