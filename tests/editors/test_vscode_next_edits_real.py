@@ -72,8 +72,6 @@ def workbench(tiny_model, tmp_path_factory) -> Iterator[tuple[Any, Path]]:
     """VS Code with the extension and next edits from the rules, the server ready; yields the
     workbench and the folder."""
     code_server = harness()
-    from playwright.sync_api import sync_playwright
-
     work = tmp_path_factory.mktemp("vscode-next-edits")
     shots = tmp_path_factory.mktemp("vscode-next-edit-shots")
     print(f"\nVS Code screenshots: {shots}", file=sys.stderr)
@@ -91,22 +89,8 @@ def workbench(tiny_model, tmp_path_factory) -> Iterator[tuple[Any, Path]]:
         "codellama.nextEdits": "rules",
         "codellama.nextEditDelayMs": 100,
     })
-    env = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    with code_server.code_server(work, extensions, user_data, folder, env) as url, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(code_server.CHROMIUM),
-                                             args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            bench = code_server.Workbench(page, shots)
-            bench.wait_ready()
-            until(lambda: bench.status() == "Code Llama: ready", "the server ready (status item)",
-                  timeout_s=120)
-            yield bench, folder
-        finally:
-            browser.close()
+    with code_server.open_workbench(work, extensions, user_data, folder, shots) as bench:
+        yield bench, folder
 
 
 @pytest.fixture(autouse=True)

@@ -39,8 +39,6 @@ def workbench(tiny_model, constant_model, tmp_path_factory  # noqa: F811 - the f
               ) -> Iterator[tuple[code_server.Workbench, Path, Path]]:
     """VS Code with the extension, ready (model loaded), a Python file open; yields the
     workbench, the folder and the user data folder."""
-    from playwright.sync_api import sync_playwright
-
     work = tmp_path_factory.mktemp("vscode")
     # pytest keeps only its last few temporary folders: CODELLAMA_VSCODE_SHOTS keeps them longer.
     named = os.environ.get("CODELLAMA_VSCODE_SHOTS")
@@ -64,23 +62,8 @@ def workbench(tiny_model, constant_model, tmp_path_factory  # noqa: F811 - the f
         "codellama.maxNewTokens": 12,
         "codellama.editMaxNewTokens": 12,
     })
-    env = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    with code_server.code_server(work, extensions, user_data, folder, env) as url, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(code_server.CHROMIUM),
-                                             args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(60_000)
-            page.add_init_script(code_server.RECORD_STATUS)
-            page.goto(url)
-            bench = code_server.Workbench(page, shots)
-            bench.wait_ready()
-            until(lambda: bench.status() == "Code Llama: ready", "the model loaded (status item)",
-                  timeout_s=120)
-            yield bench, folder, user_data
-        finally:
-            browser.close()
+    with code_server.open_workbench(work, extensions, user_data, folder, shots) as bench:
+        yield bench, folder, user_data
 
 
 @pytest.fixture(autouse=True)

@@ -252,3 +252,29 @@ class Workbench:
         return [text.replace("\u00a0", " ") for text in
                 self.page.locator(".notification-toast .notification-list-item-message"
                                   ).all_inner_texts()]
+
+
+@contextmanager
+def open_workbench(workdir: Path, extensions: Path, user_data: Path, folder: Path,
+                   shots: Path) -> Iterator[Workbench]:
+    """code-server on `folder` with this checkout's server, in headless chromium: the workbench
+    once the extension's status item says the server is ready."""
+    from playwright.sync_api import sync_playwright
+
+    env = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with code_server(workdir, extensions, user_data, folder, env) as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(60_000)
+            page.add_init_script(RECORD_STATUS)
+            page.goto(url)
+            bench = Workbench(page, shots)
+            bench.wait_ready()
+            until(lambda: bench.status() == "Code Llama: ready", "the server ready (status item)",
+                  timeout_s=120)
+            yield bench
+        finally:
+            browser.close()
