@@ -191,6 +191,10 @@ class CompletionService:
             self.stats.prompt_tokens += generated.prompt_tokens
             self.stats.reused_prompt_tokens += generated.reused_prompt_tokens
             self.stats.generated_tokens += generated.generated_tokens
+            self.stats.healed += generated.healed
+            if generated.first_token_s is not None:
+                self.stats.last_first_token_ms = generated.first_token_s * 1000
+                self.stats.first_token_ms.append(self.stats.last_first_token_ms)
             self.stats.last_engine_ms = generated.engine_s * 1000
             self.stats.engine_ms.append(self.stats.last_engine_ms)
             self.stats.overhead_ms.append(elapsed_ms - self.stats.last_engine_ms)

@@ -35,14 +35,18 @@ class Stats:
     prompt_tokens: int = 0  # of all generations
     reused_prompt_tokens: int = 0  # of those, covered by a kept KV cache
     generated_tokens: int = 0  # of all generations
+    healed: int = 0  # generations whose prompt token healing backed off (cursor inside a word)
     forwarded: int = 0  # cache hits that served the rest of a suggestion being typed
     prewarms: int = 0  # pre-warms started (codellama/prewarm, didOpen)
     prewarmed_tokens: int = 0  # prompt ids they computed ahead of a completion
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     engine_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
+    # per generated answer: the engine's time to its first token (prompt and one step)
+    first_token_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     # per generated answer: the handler's time minus the engine's (prompt, threads, protocol)
     overhead_ms: deque = field(default_factory=lambda: deque(maxlen=_KEPT_LATENCIES))
     last_engine_ms: float | None = None  # the latest answer's time inside the engine
+    last_first_token_ms: float | None = None  # and its time to the first token
     # The latest answer with items, for clients' info line: its item ids, milliseconds, tokens
     # generated, prompt ids (and those reused), and whether it came from the suggestion cache.
     last_answer: dict | None = None
@@ -92,7 +96,7 @@ class Stats:
 
     def snapshot(self) -> dict:
         latencies, engine = list(self.latencies_ms), list(self.engine_ms)
-        overhead = list(self.overhead_ms)
+        overhead, first = list(self.overhead_ms), list(self.first_token_ms)
         return {
             "requests": self.requests, "shown": self.shown, "items": self.items,
             "accepted": self.accepted, "accepted_partial": self.accepted_partial,
@@ -101,13 +105,16 @@ class Stats:
             "superseded": self.superseded, "cache_hits": self.cache_hits,
             "forwarded": self.forwarded, "prompt_tokens": self.prompt_tokens,
             "reused_prompt_tokens": self.reused_prompt_tokens,
-            "generated_tokens": self.generated_tokens,
+            "generated_tokens": self.generated_tokens, "healed": self.healed,
             "prewarms": self.prewarms, "prewarmed_tokens": self.prewarmed_tokens,
             "latency_ms": {"count": len(latencies), "p50": percentile(latencies, 50),
                            "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)},
             "engine_ms": {"count": len(engine), "p50": percentile(engine, 50),
                           "p95": percentile(engine, 95)},
             "overhead_ms": {"p50": percentile(overhead, 50), "p95": percentile(overhead, 95)},
+            "first_token_ms": {"count": len(first), "p50": percentile(first, 50),
+                               "p95": percentile(first, 95)},
             "last_engine_ms": self.last_engine_ms,
+            "last_first_token_ms": self.last_first_token_ms,
             "last_answer": self.last_answer,
         }

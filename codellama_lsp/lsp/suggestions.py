@@ -31,6 +31,8 @@ class Suggestions:
     prompt_tokens: int = 0  # all generations together
     reused_prompt_tokens: int = 0  # of those, the ones a kept KV cache covered
     generated_tokens: int = 0  # all generations together
+    first_token_s: float | None = None  # the first generation's time to its first token
+    healed: int = 0  # generations whose prompt token healing backed off
 
 
 def options_for(settings: Settings, invoked: bool, seed: int | None = None,
@@ -83,7 +85,8 @@ def suggest(engine: Engine, document: ParsedDocument, offset: int, settings: Set
         if result.text.strip() and result.text not in texts:
             texts.append(result.text)
     return Suggestions(texts, generations, engine_s, engine.prompt_tokens,
-                       engine.reused_prompt_tokens, engine.generated_tokens)
+                       engine.reused_prompt_tokens, engine.generated_tokens,
+                       engine.first_token_s, engine.healed)
 
 
 def prefill_suggestion(engine: Engine, document: ParsedDocument, offset: int,
@@ -100,7 +103,8 @@ def prefill_suggestion(engine: Engine, document: ParsedDocument, offset: int,
 
 class _Counted:
     """An engine that counts the prompt and generated tokens of every generation (also those
-    whose answer cleans up to nothing)."""
+    whose answer cleans up to nothing), the healed ones, and the first one's time to its first
+    token."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -108,12 +112,17 @@ class _Counted:
         self.context_window = engine.context_window
         self.can_heal = engine.can_heal
         self.prompt_tokens = self.reused_prompt_tokens = self.generated_tokens = 0
+        self.healed = 0
+        self.first_token_s: float | None = None
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         result = self.engine.generate(request)
         self.prompt_tokens += result.prompt_tokens
         self.reused_prompt_tokens += result.reused_prompt_tokens
         self.generated_tokens += result.generated_tokens
+        self.healed += bool(request.heal_text)  # set only where the engine keeps to it
+        if self.first_token_s is None:
+            self.first_token_s = result.time_to_first_token_s
         return result
 
     def prefill(self, request: GenerationRequest) -> int:

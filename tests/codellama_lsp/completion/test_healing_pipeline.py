@@ -96,3 +96,14 @@ def test_the_server_setting_reaches_the_engine_and_keys_the_cache(tokenizer):
     assert [r.heal_text for r in engine.requests] == ["ret", ""]
     assert (suggestion_key(Settings(token_healing=True), False)
             != suggestion_key(Settings(token_healing=False), False))
+
+
+def test_suggestions_count_the_healed_generations_and_the_time_to_the_first_token(tokenizer):
+    """What `codellama/stats` reports as `healed` and `first_token_ms`."""
+    engine = ScriptedEngine(tokenizer, "urn total", can_heal=True)
+    document = ParsedDocument(TEXT, "python")
+    healed, plain = (suggest(engine, document, CURSOR, Settings(token_healing=setting),
+                             invoked=False, cancel=threading.Event())
+                     for setting in (True, False))
+    assert (healed.healed, plain.healed) == (1, 0)
+    assert healed.first_token_s == plain.first_token_s == 0.01  # the engine's own figure
