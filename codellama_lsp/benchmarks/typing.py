@@ -6,9 +6,17 @@ and one automatic inline completion request, waited for before the next key. Rep
 time to suggestion p50/p95 (all keystrokes, those that ran the model, cache hits), model calls
 per keystroke, prompt tokens computed and reused, cache hits. With the in-process engine it runs
 twice in one go, KV reuse on and off (`ratio` = on/off p50), and checks that both typed the same
-suggestions. `--compare-healing` adds a run with KV reuse on and token healing off
-(`healing_ratio` = with/without healing p50). `--engine URL` (e.g.
-`llamacpp-infill+http://127.0.0.1:8080`) types against a serving engine instead.
+suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types against a
+serving engine instead.
+
+`--compare-healing` adds one server (KV reuse on) that types the line `--rounds` times in
+interleaved rounds as below, token healing on in the rounds A (`healing`) and off in the rounds B
+(`healing_off`), switched by `workspace/didChangeConfiguration`. `healing_ratio` is A/B time to
+suggestion p50 over all keystrokes of their rounds, `healing_model_ratio` the same where the model
+ran; since a healed answer spells the removed text again and then goes on, the answers differ in
+length, so it also reports per arm the tokens generated, model milliseconds per generated token
+(`healing_ratio_per_token`), the engine's time to the first token (`healing_first_token_ratio`)
+and the generations where healing applied (`healed`).
 
 `--next-edits MODE` adds a run with next-edit suggestions on in this mode that measures their
 cost to the inline completions within one server, so that the machine's drift between runs
@@ -34,7 +42,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codellama_lsp.benchmarks.figures import rounded, summary
@@ -60,8 +69,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
     add_setting_option(parser, "tokenHealing", help="token healing where the cursor stands "
                        "inside a word (true, the server's default, or false)")
     parser.add_argument("--compare-healing", action="store_true",
-                        help="also type with KV reuse on and token healing off, and report "
-                        "healing_ratio (with/without healing, model p50)")
+                        help="a server typing in rounds with token healing on and off "
+                        "(ABBA...), reporting healing_ratio (on/off time to suggestion p50), "
+                        "per generated token and to the first token")
     parser.add_argument("--chars", type=positive_int, default=40,
                         help="characters of the line to type (40)")
     add_setting_option(parser, "maxNewTokens", default=16, help="tokens per suggestion")
@@ -84,8 +94,8 @@ def register(kinds: argparse._SubParsersAction) -> None:
                         "typing in rounds with next edits asked and not (default off: no "
                         "such run)")
     parser.add_argument("--rounds", type=positive_int, default=6,
-                        help="with --next-edits: rounds typing the line in one server, "
-                        "alternating next edits asked and not (ABBA...; 6, at least 2)")
+                        help="with --next-edits or --compare-healing: rounds typing the line "
+                        "in one server, alternating the two arms (ABBA...; 6, at least 2)")
     parser.add_argument("--pauses", type=positive_int, default=10,
                         help="with --next-edits: pauses timed to the next edit (10)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -136,13 +146,13 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
     runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
     if args.engine == "local" and args.reuse == "both":
         runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
+    if (args.compare_healing or args.next_edits != "off") and args.rounds < 2:
+        raise EngineError("--rounds must be at least 2: one round of each arm (next edits "
+                          "asked and not, token healing on and off)")
     if args.compare_healing:
-        runs["healing_off"] = await _typing_run(
-            text, line, {**settings, "kvReuse": True, "tokenHealing": False}, args)
+        runs["healing"], runs["healing_off"], healing_same = await _healing_run(
+            text, line, {**settings, "kvReuse": True}, args)
     if args.next_edits != "off":
-        if args.rounds < 2:
-            raise EngineError("--rounds must be at least 2: one round with next edits asked "
-                              "and one without")
         runs["next_edits"], runs["next_edits_off"], same = await _interleaved_run(
             text, line, {**settings, "kvReuse": True, "nextEdits": args.next_edits,
                          "nextEditDelayMs": PAUSE_MS}, args)
@@ -150,10 +160,9 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
                      "engine": args.engine, "fim": args.fim, "compile": args.compile,
                      "token_healing": args.token_healing,
                      "max_new_tokens": args.max_new_tokens, "runs": runs}
-    if "healing_off" in runs:
-        figures["healing_ratio"] = _ratio(runs["reuse_on"]["model_ms"]["p50"],
-                                          runs["healing_off"]["model_ms"]["p50"])
-        runs["healing_off"].pop("suggestions")
+    if "healing" in runs:
+        figures.update(_healing_figures(runs["healing"], runs["healing_off"], args.rounds,
+                                        healing_same))
     if "reuse_off" in runs:
         on, off = runs["reuse_on"], runs["reuse_off"]
         figures["ratio"] = _ratio(on["model_ms"]["p50"], off["model_ms"]["p50"])
@@ -173,10 +182,7 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
     """One server, one document: empty `line` and type it back, one request per key; then type
     along the last suggestion shown, as a user taking it by typing."""
     lines, indent, typed = _emptied(text, line, args.chars)
-    session = Session()
-    await session.start(settings, threads=args.threads)
-    try:
-        await session.wait_for_model()
+    async with _server(settings, args.threads) as session:
         uri = f"{URI}-{settings['kvReuse']}.py"
         session.open(uri, "\n".join(lines))
         await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
@@ -185,59 +191,20 @@ async def _typing_run(text: str, line: int, settings: dict, args: argparse.Names
         after = await session.stats()
         along, _ = await _type(session, uri, line, indent + len(typed),
                                _followed(suggestions, args.follow), len(typed) + 1)
-    except EngineError:
-        raise
-    except BaseException:
-        sys.stderr.write("".join(session.stderr_tail))
-        raise
-    finally:
-        await _stop(session)
     figures = _run_figures(keys, suggestions, before, after)
     figures["typing_along_suggestion"] = _along_figures(along)
     return figures
 
 
-async def _interleaved_run(text: str, line: int, settings: dict, args: argparse.Namespace
-                           ) -> tuple[dict, dict, bool]:
-    """One server with next edits on: type `line` `args.rounds` times, the rounds alternating
-    ABBA... between asking for a next edit on every key (A) and not (B), the document reset and
-    the suggestion cache emptied before each, so every round sends the same prompts. Then type
-    along the last suggestion and time `args.pauses` pauses. The figures of A (with what its
-    next-edit requests showed and the pauses), those of B, and whether all rounds typed the
-    same suggestions."""
-    lines, indent, typed = _emptied(text, line, args.chars)
+@contextlib.asynccontextmanager
+async def _server(settings: dict, threads: int) -> AsyncIterator[Session]:
+    """A started server with its model loaded, stopped afterwards (its last stderr lines
+    printed where the run failed other than by an EngineError)."""
     session = Session()
-    await session.start(settings, threads=args.threads)
-    arms: dict[bool, tuple[list, list[str], dict]] = {True: ([], [], {}), False: ([], [], {})}
-    rounds: list[list[str]] = []
-    asked: list[asyncio.Future] = []
+    await session.start(settings, threads=threads)
     try:
         await session.wait_for_model()
-        uri = f"{URI}-interleaved.py"
-        session.open(uri, "\n".join(lines))
-        await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
-        version = 1
-        for number in range(args.rounds):
-            ask = _asks(number)
-            if number:
-                version += 1  # the document as it was: the line emptied again
-                session.change(uri, version, (line, indent), (line, indent + len(typed)), "")
-                await _empty_suggestion_cache(session, settings)
-            before = await session.stats()
-            keys, suggestions = await _type(session, uri, line, indent, typed, version,
-                                            asked if ask else None)
-            version += len(typed)
-            after = await session.stats()
-            arms[ask][0].extend(keys)
-            arms[ask][1].extend(suggestions)
-            _add_counts(arms[ask][2], before, after)
-            rounds.append(suggestions)
-        along, _ = await _type(session, uri, line, indent + len(typed),
-                               _followed(rounds[-1], args.follow), version)
-        version += len(along)
-        answers = await asyncio.gather(*asked)
-        paused = await _pauses(session, uri, line, indent + len(typed) + len(along), version,
-                               args.pauses)
+        yield session
     except EngineError:
         raise
     except BaseException:
@@ -245,27 +212,129 @@ async def _interleaved_run(text: str, line: int, settings: dict, args: argparse.
         raise
     finally:
         await _stop(session)
-    on = _arm_figures(*arms[True], sum(map(_asks, range(args.rounds))))
-    off = _arm_figures(*arms[False], args.rounds - on["rounds"])
+
+
+@dataclass
+class _Arm:
+    """What the rounds of one arm typed: their keys, suggestions and the server's counts."""
+
+    keys: list[Key] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    rounds: int = 0
+
+    def figures(self) -> dict:
+        figures = _run_figures(self.keys, self.suggestions, {}, self.counts)
+        del figures["suggestions"]  # compared round by round instead
+        return {"rounds": self.rounds, **figures}
+
+
+async def _rounds(session: Session, uri: str, line: int, indent: int, typed: str, count: int,
+                  prepare: Callable[[bool], Awaitable[None]],
+                  asked: list[asyncio.Future] | None = None
+                  ) -> tuple[dict[bool, _Arm], list[tuple[bool, list[str]]], int]:
+    """Type `typed` at (line, indent) of `uri` (open, the line emptied) `count` times, the
+    rounds alternating ABBA... between the arms A (True) and B (False), so that a drift of the
+    machine during the run weighs on both alike; before each round the document is reset and
+    `prepare(arm)` is awaited (it must empty the suggestion cache: every round then sends the
+    same prompts). In the rounds A a next edit is asked on every key too where `asked` is a
+    list. The arms, (arm, suggestions) per round, and the document's version after."""
+    arms = {True: _Arm(), False: _Arm()}
+    rounds: list[tuple[bool, list[str]]] = []
+    version = 1
+    for number in range(count):
+        arm = _asks(number)
+        if number:
+            version += 1  # the document as it was: the line emptied again
+            session.change(uri, version, (line, indent), (line, indent + len(typed)), "")
+        await prepare(arm)
+        before = await session.stats()
+        keys, suggestions = await _type(session, uri, line, indent, typed, version,
+                                        asked if arm else None)
+        version += len(typed)
+        after = await session.stats()
+        arms[arm].keys.extend(keys)
+        arms[arm].suggestions.extend(suggestions)
+        arms[arm].rounds += 1
+        _add_counts(arms[arm].counts, before, after)
+        rounds.append((arm, suggestions))
+    return arms, rounds, version
+
+
+async def _interleaved_run(text: str, line: int, settings: dict, args: argparse.Namespace
+                           ) -> tuple[dict, dict, bool]:
+    """One server with next edits on: type `line` `args.rounds` times (`_rounds`), asking for
+    a next edit on every key (A) and not (B). Then type along the last suggestion and time
+    `args.pauses` pauses. The figures of A (with what its next-edit requests showed and the
+    pauses), those of B, and whether all rounds typed the same suggestions."""
+    lines, indent, typed = _emptied(text, line, args.chars)
+    asked: list[asyncio.Future] = []
+    async with _server(settings, args.threads) as session:
+        uri = f"{URI}-interleaved.py"
+        session.open(uri, "\n".join(lines))
+        await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
+
+        async def prepare(arm: bool) -> None:
+            await _empty_suggestion_cache(session, settings)
+
+        arms, rounds, version = await _rounds(session, uri, line, indent, typed, args.rounds,
+                                              prepare, asked)
+        along, _ = await _type(session, uri, line, indent + len(typed),
+                               _followed(rounds[-1][1], args.follow), version)
+        version += len(along)
+        answers = await asyncio.gather(*asked)
+        paused = await _pauses(session, uri, line, indent + len(typed) + len(along), version,
+                               args.pauses)
+    on, off = arms[True].figures(), arms[False].figures()
     on["typing_along_suggestion"] = _along_figures(along)
     on["next_edits"] = {"asked_while_typing": len(answers),
                         "shown_while_typing": sum(1 for answer in answers if answer["edits"]),
                         **paused}
-    same = all(suggestions == rounds[0] for suggestions in rounds)
+    same = all(suggestions == rounds[0][1] for _, suggestions in rounds)
     return on, off, same
 
 
+async def _healing_run(text: str, line: int, settings: dict, args: argparse.Namespace
+                       ) -> tuple[dict, dict, bool]:
+    """One server: type `line` `args.rounds` times (`_rounds`) with token healing on (A) and
+    off (B), switched by `workspace/didChangeConfiguration` before each round. The figures of
+    A and of B, and whether the rounds of each arm typed the same suggestions."""
+    lines, indent, typed = _emptied(text, line, args.chars)
+    settings = {**settings, "tokenHealing": True}
+    async with _server(settings, args.threads) as session:
+        uri = f"{URI}-healing.py"
+        session.open(uri, "\n".join(lines))
+        await session.complete(uri, line, indent)  # warm-up: the first prompt runs whole
+
+        async def prepare(arm: bool) -> None:
+            session.configure({"tokenHealing": arm})
+            await _empty_suggestion_cache(session, settings)
+
+        arms, rounds, _ = await _rounds(session, uri, line, indent, typed, args.rounds, prepare)
+    same = all(suggestions == next(s for a, s in rounds if a == arm)
+               for arm, suggestions in rounds)
+    return arms[True].figures(), arms[False].figures(), same
+
+
+def _healing_figures(on: dict, off: dict, rounds: int, same: bool) -> dict:
+    """Token healing on over off: time to suggestion p50 over all keys of the arms, the
+    model's p50 where it ran, its time per generated token, and its time to the first token
+    (the answers differ in length: a healed one spells the removed text again, then goes on)."""
+    return {"healing_rounds": rounds,
+            "healing_ratio": _ratio(on["time_to_suggestion_ms"]["p50"],
+                                    off["time_to_suggestion_ms"]["p50"]),
+            "healing_model_ratio": _ratio(on["model_ms"]["p50"], off["model_ms"]["p50"]),
+            "healing_ratio_per_token": _ratio(on["model_ms_per_token"],
+                                              off["model_ms_per_token"]),
+            "healing_first_token_ratio": _ratio(on["first_token_ms"]["p50"],
+                                                off["first_token_ms"]["p50"]),
+            "healing_same_suggestions": same}
+
+
 def _asks(number: int) -> bool:
-    """Whether round `number` (from 0) asks for next edits: ABBA ABBA..., so that a drift of
+    """Whether round `number` (from 0) is one of the arm A: ABBA ABBA..., so that a drift of
     the machine during the run weighs on both arms alike."""
     return number % 4 in (0, 3)
-
-
-def _arm_figures(keys: list[tuple[float, str]], suggestions: list[str], counts: dict,
-                 rounds: int) -> dict:
-    figures = _run_figures(keys, suggestions, {}, counts)
-    del figures["suggestions"]  # compared round by round instead
-    return {"rounds": rounds, **figures}
 
 
 def _emptied(text: str, line: int, chars: int) -> tuple[list[str], int, str]:
@@ -295,7 +364,17 @@ async def _empty_suggestion_cache(session: Session, settings: dict) -> None:
 
 
 COUNTED = ("generations", "cache_hits", "prompt_tokens", "reused_prompt_tokens",
-           "generated_tokens")
+           "generated_tokens", "healed")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One keystroke: its time to suggestion, what answered it (the model, the suggestion
+    cache or none) and, where the model ran, the engine's time to its first token."""
+
+    ms: float
+    by: str
+    first_token_ms: float | None = None
 
 
 def _add_counts(total: dict, before: dict, after: dict) -> None:
@@ -307,11 +386,11 @@ def _add_counts(total: dict, before: dict, after: dict) -> None:
 
 async def _type(session: Session, uri: str, line: int, column: int, chars: str,
                 version: int = 1, asked: list[asyncio.Future] | None = None
-                ) -> tuple[list[tuple[float, str]], list[str]]:
-    """Type `chars` at (line, column), one request per key: (ms, what answered) per key (the
-    model, the suggestion cache or none) and the first suggestion after each. Where `asked`
-    is a list, a next edit is asked for on every key too (not waited for: added to it)."""
-    keys: list[tuple[float, str]] = []
+                ) -> tuple[list[Key], list[str]]:
+    """Type `chars` at (line, column), one request per key: a `Key` per key and the first
+    suggestion after each. Where `asked` is a list, a next edit is asked for on every key too
+    (not waited for: added to it)."""
+    keys: list[Key] = []
     suggestions = []
     previous = await session.stats()
     for char in chars:
@@ -327,7 +406,7 @@ async def _type(session: Session, uri: str, line: int, column: int, chars: str,
         elapsed = (time.perf_counter() - started) * 1000
         suggestions.append(answer[0] if answer else "")
         now = await session.stats()
-        keys.append((elapsed, _answered_by(previous, now)))
+        keys.append(Key(elapsed, _answered_by(previous, now), _first_token(previous, now)))
         previous = now
     return keys, suggestions
 
@@ -356,8 +435,8 @@ async def _pauses(session: Session, uri: str, line: int, column: int, version: i
             "server_latency_ms": server["latency_ms"], "by_source": server["by_source"]}
 
 
-def _along_figures(keys: list[tuple[float, str]]) -> dict:
-    hit_times = [ms for ms, by in keys if by == "cache"]
+def _along_figures(keys: list[Key]) -> dict:
+    hit_times = [key.ms for key in keys if key.by == "cache"]
     return {"keystrokes": len(keys), "answered_from_cache": len(hit_times),
             "cache_hit_ms": {"p50": rounded(percentile(hit_times, 50), 2),
                              "max": rounded(max(hit_times), 2) if hit_times else None}}
@@ -375,17 +454,27 @@ def _answered_by(before: dict, after: dict) -> str:
     return "cache" if after["cache_hits"] > before["cache_hits"] else "none"
 
 
-def _run_figures(keys: list[tuple[float, str]], suggestions: list[str], before: dict,
+def _first_token(before: dict, after: dict) -> float | None:
+    """The engine's time to the first token of the answer counted between the two stats (None:
+    no answer from the model, or a server that does not say)."""
+    counted = after.get("first_token_ms", {}).get("count", 0)
+    if counted > before.get("first_token_ms", {}).get("count", 0):
+        return after["last_first_token_ms"]
+    return None
+
+
+def _run_figures(keys: list[Key], suggestions: list[str], before: dict,
                  after: dict) -> dict:
     def delta(key: str) -> int | None:
         if key not in after:
             return None
         return after[key] - before.get(key, 0)
 
-    times = [ms for ms, _ in keys]
-    hit_times = [ms for ms, by in keys if by == "cache"]
-    model_times = [ms for ms, by in keys if by == "model"]
-    hits, calls = len(hit_times), delta("generations")
+    times = [key.ms for key in keys]
+    hit_times = [key.ms for key in keys if key.by == "cache"]
+    model_times = [key.ms for key in keys if key.by == "model"]
+    first_token = [key.first_token_ms for key in keys if key.first_token_ms is not None]
+    hits, calls, generated = len(hit_times), delta("generations"), delta("generated_tokens")
     return {
         "keystrokes": len(times),
         "time_to_suggestion_ms": summary(times),
@@ -396,7 +485,10 @@ def _run_figures(keys: list[tuple[float, str]], suggestions: list[str], before: 
         "prompt_tokens": delta("prompt_tokens"),
         "prompt_tokens_reused": delta("reused_prompt_tokens"),
         # Model time follows the answers' length: with token healing they differ.
-        "generated_tokens": delta("generated_tokens"),
+        "generated_tokens": generated,
+        "model_ms_per_token": (round(sum(model_times) / generated, 3) if generated else None),
+        "first_token_ms": summary(first_token),
+        "healed": delta("healed"),
         "suggestions": suggestions,
     }
 
@@ -419,9 +511,10 @@ def _report(figures: dict) -> str:
             f"{model['p95']} ms; model calls per keystroke {run['model_calls_per_keystroke']}; "
             f"cache hits {hits['count']} (p50 {hits['p50']} ms, max {hits['max']} ms); prompt "
             f"tokens {run['prompt_tokens']}, reused {run['prompt_tokens_reused']}; generated "
-            f"tokens {run['generated_tokens']}")
+            f"tokens {run['generated_tokens']} ({run['model_ms_per_token']} model ms each); "
+            f"first token p50 {run['first_token_ms']['p50']} ms; healed {run['healed']}")
         if "rounds" in run:
-            lines[-1] += f" ({run['rounds']} of the interleaved rounds)"
+            lines[-1] += f"; {run['rounds']} of the interleaved rounds"
         if "typing_along_suggestion" in run:
             along = run["typing_along_suggestion"]
             lines.append(
@@ -445,6 +538,11 @@ def _report(figures: dict) -> str:
         lines.append(f"  ratio reuse on/off (model p50): {figures['ratio']} (target <= 0.35); "
                      f"same suggestions: {figures['same_suggestions']}")
     if "healing_ratio" in figures:
-        lines.append(f"  ratio token healing on/off (model p50): {figures['healing_ratio']} "
-                     "(target <= 1.05)")
+        lines.append(f"  token healing on/off, interleaved in one server over "
+                     f"{figures['healing_rounds']} rounds: time to suggestion p50 "
+                     f"{figures['healing_ratio']} (target <= 1.05), model p50 "
+                     f"{figures['healing_model_ratio']}, model ms per generated token "
+                     f"{figures['healing_ratio_per_token']}, first token p50 "
+                     f"{figures['healing_first_token_ratio']}; same suggestions in the rounds "
+                     f"of each arm: {figures['healing_same_suggestions']}")
     return "\n".join(lines)

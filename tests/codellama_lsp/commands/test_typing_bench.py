@@ -1,5 +1,5 @@
 """`codellama bench typing` types through the real server, with KV reuse on and off, and with
-next edits asked and not in interleaved rounds."""
+next edits asked and not, or token healing on and off, in interleaved rounds."""
 
 from __future__ import annotations
 
@@ -83,6 +83,38 @@ def test_next_edits_are_measured_interleaved_in_one_server_and_show_nothing_whil
     assert asked["pause_to_suggestion_ms"]["p50"] is not None
     assert figures["next_edits_ratio"] == round(
         on["time_to_suggestion_ms"]["p50"] / off["time_to_suggestion_ms"]["p50"], 3)
+
+
+@pytest.mark.slow
+def test_token_healing_is_measured_interleaved_in_one_server(tiny_model, tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
+                     "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
+                     "--compare-healing", "--rounds", "4", "--json", timeout=400)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert set(figures["runs"]) == {"reuse_on", "healing", "healing_off"}
+    on, off = figures["runs"]["healing"], figures["runs"]["healing_off"]
+    # ABBA over 4 rounds: two rounds of the 6 keys of "total " each way, the suggestion cache
+    # emptied before each, so the model runs alike in every round of an arm.
+    assert on["rounds"] == off["rounds"] == 2
+    assert on["keystrokes"] == off["keystrokes"] == 12
+    assert figures["healing_rounds"] == 4 and figures["healing_same_suggestions"] is True
+    # Typing "total", the cursor stands inside a word: the setting switches healing per round.
+    assert on["healed"] > 0 and off["healed"] == 0
+    for arm in (on, off):
+        assert arm["generated_tokens"] > 0 and arm["model_ms_per_token"] > 0
+        assert 0 < arm["first_token_ms"]["p50"] < arm["model_ms"]["p95"]
+    assert figures["healing_ratio"] == round(
+        on["time_to_suggestion_ms"]["p50"] / off["time_to_suggestion_ms"]["p50"], 3)
+    assert figures["healing_model_ratio"] == round(
+        on["model_ms"]["p50"] / off["model_ms"]["p50"], 3)
+    assert figures["healing_ratio_per_token"] == round(
+        on["model_ms_per_token"] / off["model_ms_per_token"], 3)
+    assert figures["healing_first_token_ratio"] == round(
+        on["first_token_ms"]["p50"] / off["first_token_ms"]["p50"], 3)
+    assert figures["runs"]["reuse_on"]["healed"] > 0  # the server's default: healing on
 
 
 def test_next_edits_need_two_rounds(tiny_model, tmp_path):
