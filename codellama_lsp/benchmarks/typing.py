@@ -1,34 +1,35 @@
 """`codellama bench typing FILE`: time to suggestion per keystroke while a line is typed.
 
-Drives the real stdio server as an editor would: the line in the middle of FILE is emptied
-(keeping its indentation) and typed back one character at a time, each keystroke one didChange
-and one automatic inline completion request, waited for before the next key. Reported per run:
-time to suggestion p50/p95 (all keystrokes, those that ran the model, cache hits), model calls
-per keystroke, prompt tokens computed and reused, cache hits. With the in-process engine it runs
-twice in one go, KV reuse on and off (`ratio` = on/off p50), and checks that both typed the same
-suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types against a
+Drives the real stdio server as an editor would: the line in the middle of FILE is emptied (keeping
+its indentation) and typed back one character at a time, each keystroke one didChange and one
+automatic inline completion request, waited for before the next key. Reported per run: time to
+suggestion p50/p95 (all keystrokes, those that ran the model, cache hits), model calls per
+keystroke, prompt tokens computed and reused, tokens generated (and model ms per generated token),
+the engine's time to the first token, generations healed, cache hits. With the in-process engine it
+runs twice in one go, KV reuse on and off (`ratio` = on/off p50), and checks that both typed the
+same suggestions. `--engine URL` (e.g. `llamacpp-infill+http://127.0.0.1:8080`) types against a
 serving engine instead.
 
 `--compare-healing` adds one server (KV reuse on) that types the line `--rounds` times in
-interleaved rounds as below, token healing on in the rounds A (`healing`) and off in the rounds B
-(`healing_off`), switched by `workspace/didChangeConfiguration`. `healing_ratio` is A/B time to
-suggestion p50 over all keystrokes of their rounds, `healing_model_ratio` the same where the model
-ran; since a healed answer spells the removed text again and then goes on, the answers differ in
-length, so it also reports per arm the tokens generated, model milliseconds per generated token
-(`healing_ratio_per_token`), the engine's time to the first token (`healing_first_token_ratio`)
-and the generations where healing applied (`healed`).
+interleaved rounds as `--next-edits` does (below), token healing on in the rounds A (`healing`) and
+off in the rounds B (`healing_off`), switched by `workspace/didChangeConfiguration`.
+`healing_ratio` is A/B time to suggestion p50 over all keystrokes of their rounds,
+`healing_model_ratio` the same where the model ran; since a healed answer spells the removed text
+again and then goes on, the answers differ in length, so it also reports per arm the tokens
+generated, model milliseconds per generated token (`healing_ratio_per_token`), the engine's time to
+the first token (`healing_first_token_ratio`) and the generations where healing applied (`healed`).
 
-`--next-edits MODE` adds a run with next-edit suggestions on in this mode that measures their
-cost to the inline completions within one server, so that the machine's drift between runs
-cancels out: the line is typed `--rounds` times (6), the document reset and the suggestion cache
-emptied between rounds so that every round types the same keystrokes with the same prompts, and
-the rounds alternate ABBA ABBA...: in the rounds A (`next_edits`) the client also asks for a next
-edit (`textDocument/copilotInlineEdit`) on every keystroke, right after the completion (the worst
-case: copilot-lsp, Copilot's Neovim client, asks when insert mode is left, debounced), in the
-rounds B (`next_edits_off`) it does not. `next_edits_ratio` is A/B time to suggestion p50 over
-all keystrokes of their rounds, `next_edits_same_suggestions` whether every round typed the same
-suggestions; typing fast, every next-edit request is cancelled by the next key and shows
-nothing. Then it pauses `--pauses` times after a keystroke, each time waiting for the next edit:
+`--next-edits MODE` adds a run with next-edit suggestions on in this mode that measures their cost
+to the inline completions within one server, so that the machine's drift between runs cancels out:
+the line is typed `--rounds` times (6), the document reset and the suggestion cache emptied between
+rounds so that every round types the same keystrokes with the same prompts, and the rounds
+alternate ABBA ABBA...: in the rounds A (`next_edits`) the client also asks for a next edit
+(`textDocument/copilotInlineEdit`) on every keystroke, right after the completion (the worst case:
+copilot-lsp, Copilot's Neovim client, asks when insert mode is left, debounced), in the rounds B
+(`next_edits_off`) it does not. `next_edits_ratio` is A/B time to suggestion p50 over all
+keystrokes of their rounds, `next_edits_same_suggestions` whether every round typed the same
+suggestions; typing fast, every next-edit request is cancelled by the next key and shows nothing.
+Then it pauses `--pauses` times after a keystroke, each time waiting for the next edit:
 `pause_to_suggestion_ms` is the time from the end of the pause (`nextEditDelayMs` after the
 keystroke) to the answer.
 """
