@@ -144,12 +144,12 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
                 "tokenHealing": args.token_healing}
     if args.next_edits != "off":
         settings["nextEdits"] = "off"
-    runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
-    if args.engine == "local" and args.reuse == "both":
-        runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
     if (args.compare_healing or args.next_edits != "off") and args.rounds < 2:
         raise EngineError("--rounds must be at least 2: one round of each arm (next edits "
                           "asked and not, token healing on and off)")
+    runs = {"reuse_on": await _typing_run(text, line, {**settings, "kvReuse": True}, args)}
+    if args.engine == "local" and args.reuse == "both":
+        runs["reuse_off"] = await _typing_run(text, line, {**settings, "kvReuse": False}, args)
     if args.compare_healing:
         runs["healing"], runs["healing_off"], healing_same = await _healing_run(
             text, line, {**settings, "kvReuse": True}, args)

@@ -117,10 +117,11 @@ def test_token_healing_is_measured_interleaved_in_one_server(tiny_model, tmp_pat
     assert figures["runs"]["reuse_on"]["healed"] > 0  # the server's default: healing on
 
 
-def test_next_edits_need_two_rounds(tiny_model, tmp_path):
+@pytest.mark.parametrize("interleaved", [("--next-edits", "rules"), ("--compare-healing",)])
+def test_interleaved_runs_need_two_rounds(tiny_model, tmp_path, interleaved):
     source = tmp_path / "shapes.py"
     source.write_text(SOURCE, encoding="utf-8")
     result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "10",
-                     "--next-edits", "rules", "--rounds", "1", "--reuse", "on")
+                     *interleaved, "--rounds", "1", "--reuse", "on")
     assert result.returncode == 2
     assert "--rounds must be at least 2" in result.stderr
