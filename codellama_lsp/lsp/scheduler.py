@@ -32,7 +32,7 @@ class Claim:
     def __init__(self, key: str) -> None:
         self.key = key
         self.cancel = threading.Event()
-        self._stopped = asyncio.Event()  # wakes a pause
+        self._woken: asyncio.Future[None] | None = None  # the pause's, while it lasts
 
     @property
     def stopped(self) -> bool:
@@ -40,15 +40,27 @@ class Claim:
 
     def stop(self) -> None:
         self.cancel.set()
-        self._stopped.set()
+        _wake(self._woken)
 
     async def pause(self, seconds: float) -> bool:
         """Wait `seconds`, ending at once where the claim is stopped first; whether it still
         stands."""
         if seconds > 0 and not self.stopped:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), seconds)
+            # A future and a timer: the cheapest wait that a stop can end (no task of its own).
+            loop = asyncio.get_running_loop()
+            self._woken = loop.create_future()
+            timer = loop.call_later(seconds, _wake, self._woken)
+            try:
+                await self._woken
+            finally:
+                timer.cancel()
+                self._woken = None
         return not self.stopped
+
+
+def _wake(woken: asyncio.Future[None] | None) -> None:
+    if woken is not None and not woken.done():
+        woken.set_result(None)
 
 
 class Scheduler:
