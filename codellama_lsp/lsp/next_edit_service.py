@@ -2,8 +2,10 @@
 computed, for which version, what was offered, shown, accepted and applied.
 
 - **After a pause**: a request waits until its document has rested `nextEditDelayMs` since its
-  last change; a change meanwhile (the next keystroke) cancels it, and it answers no edits.
-  Typing fast therefore computes and shows nothing.
+  last change; a change meanwhile (the next keystroke) or a newer request for the document
+  cancels it, and it answers no edits at once. Nothing is built before the pause is over (the
+  syntax tree's snapshot, the edit history, the model): typing fast computes and shows nothing,
+  at the cost of one request and its empty answer per keystroke.
 - **Never in a completion's way**: the work runs on its own one-thread scheduler; a change of
   the document and every inline completion request cancel it (the engine stops before its next
   token), so it never holds the model while a completion waits.
@@ -36,7 +38,7 @@ from codellama_lsp.lsp.next_edit_wire import (
     inline_edit,
     parse_apply_argument,
 )
-from codellama_lsp.lsp.scheduler import Scheduler
+from codellama_lsp.lsp.scheduler import Claim, Scheduler
 from codellama_lsp.lsp.settings import Settings
 from codellama_lsp.lsp.state import ServerState
 from codellama_lsp.lsp.stats import percentile
@@ -162,17 +164,9 @@ class NextEditService:
         now = time.monotonic()
         rests_at = self._changed_at.get(document.uri, 0.0) + settings.next_edit_delay_ms / 1000
         wait = max(0.0, rests_at - now) if pause else 0.0
-        mode = Mode(settings.next_edits)
-        engine = await self._engine(mode, settings)
-        context = Context(document.parsed.snapshot(), offset, document.uri,
-                          self.state.label(document), self.state.history.recent(document.uri),
-                          document.language_id)
-        options = ModelOptions(FillOptions(min(FILL_MAX_NEW_TOKENS, settings.max_new_tokens),
-                                           settings.fim_format == "spm", self.cache_key),
-                               settings.edit_max_new_tokens)
         try:
-            edits = await self.scheduler.run(
-                key, lambda cancel: predict(context, mode, engine, options, cancel), wait)
+            with self.scheduler.claim(key) as claim:
+                edits = await self._predict(claim, wait, document, offset, settings)
         except EngineError as exc:
             log.error("next edit failed: %s", exc)
             return []
@@ -186,6 +180,27 @@ class NextEditService:
             self.stats.answered += 1
             self._latest[document.uri] = [item.id for item in offered]
         return offered
+
+    async def _predict(self, claim: Claim, wait: float, document: Document, offset: int,
+                       settings: Settings) -> list[NextEdit] | None:
+        """The edits for `document` as it is once `wait` is over; None where the claim was
+        stopped first (a change, a newer request). The context (the syntax tree, the history)
+        is built only after the wait: a request the next keystroke cancels costs next to
+        nothing."""
+        if not await claim.pause(wait):
+            return None
+        mode = Mode(settings.next_edits)
+        engine = await self._engine(mode, settings)
+        if claim.stopped:  # changed while the engine was looked up
+            return None
+        context = Context(document.parsed.snapshot(), offset, document.uri,
+                          self.state.label(document), self.state.history.recent(document.uri),
+                          document.language_id)
+        options = ModelOptions(FillOptions(min(FILL_MAX_NEW_TOKENS, settings.max_new_tokens),
+                                           settings.fim_format == "spm", self.cache_key),
+                               settings.edit_max_new_tokens)
+        return await self.scheduler.run_claimed(
+            claim, lambda cancel: predict(context, mode, engine, options, cancel))
 
     async def _engine(self, mode: Mode, settings: Settings) -> Engine | None:
         """The model a mode asks for, if it is ready (a request never waits for a load)."""

@@ -67,6 +67,37 @@ async def test_debounce_lets_typing_supersede_without_a_generation(tiny_engine):
     assert scheduler.started == 1
 
 
+LONG_PAUSE_S = 600.0  # a debounce no test waits out: ending in time means it was cut short
+PROMPTLY_S = 30.0
+
+
+async def test_a_newer_request_ends_the_older_ones_debounce_at_once():
+    scheduler, ran = Scheduler(), []
+    older = asyncio.create_task(scheduler.run("doc", ran.append, LONG_PAUSE_S))
+    newer = asyncio.create_task(scheduler.run("doc", lambda cancel: "newer"))
+    # The superseded request answers None now, not a debounce later; it never ran.
+    assert await asyncio.wait_for(older, PROMPTLY_S) is None
+    assert await newer == "newer" and ran == [] and scheduler.started == 1
+
+
+@pytest.mark.parametrize("stop", ["cancel", "forget", "shutdown"])
+async def test_cancel_forget_and_shutdown_end_a_pause_at_once(stop):
+    scheduler = Scheduler()
+    with scheduler.claim("doc") as claim:
+        pausing = asyncio.create_task(claim.pause(LONG_PAUSE_S))
+        getattr(scheduler, stop)(*(["doc"] if stop != "shutdown" else []))
+        assert await asyncio.wait_for(pausing, PROMPTLY_S) is False
+        assert await scheduler.run_claimed(claim, lambda cancel: "ran") is None
+
+
+async def test_a_pause_waited_out_leaves_the_claim_standing():
+    scheduler = Scheduler()
+    with scheduler.claim("doc") as claim:
+        assert await claim.pause(0.01) is True
+        assert await scheduler.run_claimed(claim, lambda cancel: "ran") == "ran"
+    assert claim.stopped  # left: a late result would answer for nothing
+
+
 async def test_documents_do_not_cancel_each_other(tiny_engine):
     scheduler, results = Scheduler(), []
     a, b = await asyncio.gather(scheduler.run("a", generation(tiny_engine, results, 3)),
