@@ -36,6 +36,9 @@ from fim.worker.row_batch import PAD_ID, RowBatch
 log = logging.getLogger(__name__)
 
 
+RIDE_ALONG_IDS = 32  # prompts with at most so many ids to run join a decode step
+
+
 class QueueFull(Exception):
     """More requests wait than the queue holds."""
 
@@ -87,6 +90,7 @@ class BatchScheduler:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._forward = Forward(model)
+        self._vocab = model.get_input_embeddings().num_embeddings
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -134,10 +138,15 @@ class BatchScheduler:
         while not self._stopping:
             jobs = self._take(self.max_batch - len(rows), block=not rows)
             try:
-                batch = self._join(batch, rows, jobs)
+                opened = [row for row in map(self._open, jobs) if row is not None]
+                # Few ids to run: they ride along the batch's next step instead of a pass of
+                # their own (a keystroke's request on its user's kept cache, in SPM order).
+                riding = [row for row in opened if batch is not None
+                          and len(row.seq) - row.reused <= RIDE_ALONG_IDS]
+                batch = self._join(batch, rows, [row for row in opened if row not in riding])
                 if batch is not None:
-                    self.metrics.running.set(len(rows))
-                    self._step(rows, batch)
+                    self.metrics.running.set(len(rows) + len(riding))
+                    self._step(rows, batch, riding)
                     batch = self._leave(batch, rows)
                 self.metrics.running.set(len(rows))
             except Exception as exc:  # a failed forward fails its batch, never the worker
@@ -149,12 +158,11 @@ class BatchScheduler:
                 self.metrics.running.set(0)
                 self.metrics.errors.labels(kind="generation").inc()
 
-    def _join(self, batch: RowBatch | None, rows: list[_Row], jobs: list[Job]
+    def _join(self, batch: RowBatch | None, rows: list[_Row], opened: list[_Row]
               ) -> RowBatch | None:
-        """Prefill `jobs` (those with a similar number of ids to run together) and add their
-        rows to `rows` and `batch` (made if there was none); a job done at its first token, or
-        failed, is answered at once."""
-        opened = [row for row in map(self._open, jobs) if row is not None]
+        """Prefill the `opened` rows (those with a similar number of ids to run together) and
+        add them to `rows` and `batch` (made if there was none); a row done at its first token,
+        or failed, is answered at once."""
         for group in _similar_lengths(opened):
             going, joined = self._prefill(group)
             if joined is None:
@@ -250,6 +258,10 @@ class BatchScheduler:
             self._finish(row, None)
             return None
         prompt = list(request.prompt_ids)
+        if not prompt or not all(0 <= i < self._vocab for i in prompt):
+            self._fail(row, ValueError(f"a prompt of token ids below {self._vocab}, not empty, "
+                                       "was expected"))
+            return None
         self.metrics.prompt_tokens.inc(len(prompt))
         row.cache, row.reused = self._cache_for(request.cache_key, prompt)
         self.metrics.reused_tokens.inc(row.reused)
@@ -265,18 +277,31 @@ class BatchScheduler:
                 return slot.cache, common
         return new_cache(self.model), 0
 
-    def _step(self, rows: list[_Row], batch: RowBatch) -> None:
-        """One token for every row (rows whose client left are stopped first)."""
-        cancelled = [row for row in rows if row.request.cancel.is_set()]
-        for row in cancelled:
-            row.reason = StopReason.CANCELLED
-        if cancelled:
-            return
-        self.metrics.batch_size.observe(len(rows))
-        logits = batch.forward(self._forward, [[row.last] for row in rows])
+    def _step(self, rows: list[_Row], batch: RowBatch, riding: list[_Row]) -> None:
+        """One token for every row, in one forward pass with the prompts of the `riding` rows
+        (which join `rows` and `batch` here). A row whose client left takes no new token (it
+        leaves after the step, its cache kept)."""
+        running = len(rows)
         for row in rows:
+            if row.request.cancel.is_set():
+                row.reason = StopReason.CANCELLED
+        if riding:
+            batch.add(RowBatch.of_caches(self.model, [row.cache for row in riding],
+                                         [row.reused for row in riding]))
+            rows.extend(riding)
+        self.metrics.batch_size.observe(len(rows))
+        ids = [[row.last] for row in rows[:running]] + [row.seq[row.reused:] for row in riding]
+        width = max(map(len, ids))
+        counts = None if width == 1 else [len(i) for i in ids]
+        logits = batch.forward(self._forward, [i + [PAD_ID] * (width - len(i)) for i in ids],
+                               counts)
+        for row in rows[:running]:
             row.seq.append(row.last)
-        self._accept_all(rows, logits)
+        for row in riding:
+            row.cache = None
+        going = [i for i, row in enumerate(rows) if not row.reason]
+        self._accept_all([rows[i] for i in going], logits[going])
+        batch.compact_if_sparse()
 
     def _accept_all(self, rows: list[_Row], logits) -> None:
         """`_accept` each row's next token from its `logits` [rows, vocab], with one argmax for

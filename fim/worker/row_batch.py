@@ -55,9 +55,12 @@ class RowBatch:
         import torch
 
         width = max(self.mask.shape[1], other.mask.shape[1])
-        layers = [(torch.cat([_left_pad(mine.keys, width), _left_pad(theirs.keys, width)]),
-                   torch.cat([_left_pad(mine.values, width), _left_pad(theirs.values, width)]))
-                  for mine, theirs in zip(self.cache.layers, other.cache.layers)]
+        layers = []
+        for index in range(self.model.config.num_hidden_layers):
+            (my_keys, my_values), (keys, values) = (_layer(self.model, self.cache, index),
+                                                    _layer(self.model, other.cache, index))
+            layers.append((torch.cat([_left_pad(my_keys, width), _left_pad(keys, width)]),
+                           torch.cat([_left_pad(my_values, width), _left_pad(values, width)])))
         self.cache = cache_from_tensors(self.model, layers)
         self.mask = torch.cat([_left_pad_mask(self.mask, width), _left_pad_mask(other.mask, width)])
         self._padded = not bool(self.mask.all())
@@ -76,6 +79,35 @@ class RowBatch:
                   for layer in self.cache.layers]
         self.cache = cache_from_tensors(self.model, layers)
         self.mask = mask[:, cut:]
+        self._padded = not bool(self.mask.all())
+
+    def compact_if_sparse(self) -> None:
+        """Compact where padding fills more than half the batch (prompts that joined a step
+        leave padding in every running row)."""
+        cells = self.mask.numel()
+        if cells > 2 * int(self.mask.sum()) + 64 * self.rows:
+            self.compact()
+
+    def compact(self) -> None:
+        """Copy each row's real positions together again, right-aligned."""
+        import torch
+
+        lengths = self.mask.sum(dim=1)
+        width = self.mask.shape[1]
+        longest = int(lengths.max())
+        # Each row's real columns, then its padding columns: a stable sort puts them in order.
+        order = torch.sort((~self.mask).to(torch.int8), dim=1, stable=True).indices
+        shift = longest - lengths  # the row's padding goes in front of its positions
+        keep = torch.arange(longest, device=self.mask.device)
+        columns = torch.gather(order, 1, (keep[None, :] - shift[:, None]) % width)
+        layers = []
+        for layer in self.cache.layers:
+            index = columns[:, None, :, None].expand(-1, layer.keys.shape[1], -1,
+                                                     layer.keys.shape[3])
+            layers.append((torch.gather(layer.keys, 2, index),
+                           torch.gather(layer.values, 2, index)))
+        self.cache = cache_from_tensors(self.model, layers)
+        self.mask = keep[None, :] >= shift[:, None]
         self._padded = not bool(self.mask.all())
 
     def row_cache(self, index: int) -> Any:
@@ -115,7 +147,8 @@ class RowBatch:
 
 
 def _layer(model: Any, cache: Any, index: int) -> tuple[Any, Any]:
-    """Layer `index` of a single-row `cache` as (keys, values); empty ones for no cache."""
+    """Layer `index` of `cache` as (keys, values); empty ones (one row) for no cache or an
+    empty one."""
     layer = cache.layers[index] if cache is not None else None
     if layer is not None and layer.is_initialized and layer.keys is not None \
             and layer.keys.numel():
