@@ -151,7 +151,7 @@ def _layer(model: Any, cache: Any, index: int) -> tuple[Any, Any]:
     empty one."""
     layer = cache.layers[index] if cache is not None else None
     if layer is not None and layer.is_initialized and layer.keys is not None \
-            and layer.keys.numel():
+            and layer.keys.dim() == 4:  # rows of no positions yet still count as rows
         return layer.keys, layer.values
     config = model.config
     heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads

@@ -59,3 +59,17 @@ def test_compaction_keeps_every_rows_next_logits(model):
         for row in range(3):  # a kept cache holds the row's positions only
             assert compacted.row_cache(row).get_seq_length() == batch.row_cache(row) \
                 .get_seq_length()
+
+
+def test_rows_of_no_positions_yet_join_as_rows(model):
+    """Two fresh rows stacked (no kept cache: width 0) take a third, then run their prompts."""
+    import torch
+
+    forward = Forward(model)
+    batch = RowBatch.of_caches(model, [None, None], [0, 0])
+    batch.add(RowBatch.of_caches(model, [None], [0]))
+    with torch.no_grad():
+        logits = batch.forward(forward, [[5, 6], [7, PAD_ID], [8, 9]], [2, 1, 2])
+        alone = forward([[7]], None, keep=1)[0, -1]
+    assert batch.rows == 3 and logits.shape[0] == 3
+    assert torch.allclose(logits[1], alone, atol=1e-4)
