@@ -36,7 +36,9 @@ from fim.worker.row_batch import PAD_ID, RowBatch
 log = logging.getLogger(__name__)
 
 
-RIDE_ALONG_IDS = 32  # prompts with at most so many ids to run join a decode step
+# A prompt with few ids to run joins a decode step rather than taking a pass of its own, while
+# the padding it costs the running rows (one id each per extra id) stays below this many ids.
+RIDE_ALONG_PADDING = 64
 
 
 class QueueFull(Exception):
@@ -142,7 +144,7 @@ class BatchScheduler:
                 # Few ids to run: they ride along the batch's next step instead of a pass of
                 # their own (a keystroke's request on its user's kept cache, in SPM order).
                 riding = [row for row in opened if batch is not None
-                          and len(row.seq) - row.reused <= RIDE_ALONG_IDS]
+                          and len(rows) * (len(row.seq) - row.reused - 1) <= RIDE_ALONG_PADDING]
                 batch = self._join(batch, rows, [row for row in opened if row not in riding])
                 if batch is not None:
                     self.metrics.running.set(len(rows) + len(riding))
