@@ -34,7 +34,8 @@ def pick(logits, temperature: float, top_p: float, generator) -> int:
     import torch
 
     if temperature <= 0:
-        return int(torch.argmax(logits))
+        # max's index is argmax's (the first of ties), and on a CPU several times faster.
+        return int(logits.max(dim=-1).indices)
     probs = torch.softmax(logits.float().cpu() / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True)
