@@ -13,6 +13,7 @@ from typing import Any
 
 from fim.engines.base import GenerationRequest, StopReason, find_stop
 from fim.engines.compiled_step import crop_to
+from fim.engines.growing_cache import new_growing_cache
 from fim.engines.healing import HealingConstraint
 from fim.tokenizer import Tokenizer
 
@@ -33,7 +34,8 @@ def pick(logits, temperature: float, top_p: float, generator) -> int:
     import torch
 
     if temperature <= 0:
-        return int(torch.argmax(logits))
+        # max's index is argmax's (the first of ties), and on a CPU several times faster.
+        return int(logits.max(dim=-1).indices)
     probs = torch.softmax(logits.float().cpu() / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True)
@@ -67,9 +69,8 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 
 def new_cache(model) -> Any:
-    from transformers import DynamicCache
-
-    return DynamicCache(config=model.config)
+    """An empty KV cache that grows in place (not by a copy of itself at every token)."""
+    return new_growing_cache(model)
 
 
 def reuse_prefix(cached_ids: list[int], cache: Any, prompt: list[int]) -> int:
@@ -97,10 +98,12 @@ class Forward:
         params = inspect.signature(model.forward).parameters
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
 
-    def __call__(self, ids: list[list[int]], cache, keep: int = 1, mask=None, positions=None,
+    def __call__(self, ids: list[list[int]], cache, keep: Any = 1, mask=None, positions=None,
                  start: int | None = None):
         """Logits [rows, keep, vocab] for `ids` (one list per row) appended to `cache`, written
-        from position `start` where given (a static cache needs it: its size is not its fill)."""
+        from position `start` where given (a static cache needs it: its size is not its fill).
+        `keep`: the last so many positions, or a tensor of the offsets (into each row's ids) to
+        keep."""
         import torch
 
         kwargs: dict[str, Any] = {self.cache_arg: cache}

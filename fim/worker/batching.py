@@ -2,9 +2,10 @@
 
 One thread owns the model. Each new request is prefilled alone, on its user's kept KV cache slot
 (only the ids after the common prefix run). Running requests then decode together: their caches
-are stacked with left padding and an attention mask, each step feeds one token per row, each row
-samples with its own settings and finishes on its own (stop id, stop string, length, or its
-client gone, checked before every step). New requests join at the next step.
+are stacked with left padding and an attention mask (`RowBatch`), each step feeds one token per
+row, each row samples with its own settings and finishes on its own (stop id, stop string,
+length, or its client gone, checked before every step). New requests join at the next step and
+finished ones leave after it, without the other rows' caches being taken apart.
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ from fim.engines.healing import HealingConstraint, start_healing
 from fim.engines.kv_slots import Slot, SlotStore
 from fim.tokenizer import Tokenizer
 from fim.worker.metrics import WorkerMetrics
+from fim.worker.row_batch import PAD_ID, RowBatch
 
 log = logging.getLogger(__name__)
+
+
+# A prompt with few ids to run joins a decode step rather than taking a pass of its own, while
+# the padding it costs the running rows (one id each per extra id) stays below this many ids.
+RIDE_ALONG_PADDING = 64
 
 
 class QueueFull(Exception):
@@ -69,12 +76,6 @@ class _Row:
         return self.job.request
 
 
-@dataclass
-class _Batch:
-    cache: Any
-    mask: Any  # attention mask [rows, cached + new], None for a single row
-
-
 class BatchScheduler:
     """A bounded queue in front of one model, drained by one thread in batches of `max_batch`."""
 
@@ -91,6 +92,7 @@ class BatchScheduler:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._forward = Forward(model)
+        self._vocab = model.get_input_embeddings().num_embeddings
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -134,44 +136,116 @@ class BatchScheduler:
 
         torch.set_grad_enabled(False)
         rows: list[_Row] = []
-        batch: _Batch | None = None
+        batch: RowBatch | None = None
         while not self._stopping:
             jobs = self._take(self.max_batch - len(rows), block=not rows)
             try:
-                if jobs and batch is not None:
-                    self._unstack(batch, rows)
-                    batch = None
-                for job in jobs:
-                    try:
-                        rows.append(self._start(job))
-                    except Exception as exc:  # e.g. an id the model lacks: this job fails alone
-                        log.exception("prefill failed")
-                        _deliver(job, exc)
-                        self.metrics.errors.labels(kind="generation").inc()
-                if any(row.reason for row in rows):
-                    if batch is not None:
-                        self._unstack(batch, rows)
-                        batch = None
-                    for row in rows:
-                        if row.reason:
-                            self._finish(row)
-                    rows = [row for row in rows if not row.reason]
+                opened = [row for row in map(self._open, jobs) if row is not None]
+                # Few ids to run: they ride along the batch's next step instead of a pass of
+                # their own (a keystroke's request on its user's kept cache, in SPM order).
+                riding = [row for row in opened if batch is not None
+                          and len(rows) * (len(row.seq) - row.reused - 1) <= RIDE_ALONG_PADDING]
+                batch = self._join(batch, rows, [row for row in opened if row not in riding])
+                if batch is not None:
+                    self.metrics.running.set(len(rows) + len(riding))
+                    self._step(rows, batch, riding)
+                    batch = self._leave(batch, rows)
                 self.metrics.running.set(len(rows))
-                if not rows:
-                    continue
-                if batch is None:
-                    batch = self._stack(rows)
-                self._step(rows, batch)
             except Exception as exc:  # a failed forward fails its batch, never the worker
                 log.exception("generation failed")
                 for row in rows:
                     _deliver(row.job, exc)
-                rows, batch = [], None
+                rows.clear()
+                batch = None
                 self.metrics.running.set(0)
                 self.metrics.errors.labels(kind="generation").inc()
 
-    def _start(self, job: Job) -> _Row:
-        """Prefill `job`'s prompt on its user's slot and sample its first token."""
+    def _join(self, batch: RowBatch | None, rows: list[_Row], opened: list[_Row]
+              ) -> RowBatch | None:
+        """Prefill the `opened` rows (those with a similar number of ids to run together) and
+        add them to `rows` and `batch` (made if there was none); a row done at its first token,
+        or failed, is answered at once."""
+        for group in _similar_lengths(opened):
+            going, joined = self._prefill(group)
+            if joined is None:
+                continue
+            rows.extend(going)
+            if batch is None:
+                batch = joined
+            else:
+                batch.add(joined)
+        return batch
+
+    def _prefill(self, group: list[_Row]) -> tuple[list[_Row], RowBatch | None]:
+        """Prefill `group` in one forward pass and sample each row's first token: the rows
+        still going and their batch. Where the pass fails, each row is tried alone, so that a
+        bad request (an id the model lacks) fails alone."""
+        try:
+            batch = RowBatch.of_caches(self.model, [row.cache for row in group],
+                                       [row.reused for row in group])
+            ids = [row.seq[row.reused:] for row in group]
+            width = max(map(len, ids))
+            counts = None if all(len(i) == width for i in ids) else [len(i) for i in ids]
+            logits = batch.forward(self._forward, [i + [PAD_ID] * (width - len(i)) for i in ids],
+                                   counts)
+        except Exception as exc:
+            if len(group) > 1:
+                return self._prefill_each(group)
+            log.exception("prefill failed")
+            self._fail(group[0], exc)
+            return [], None
+        for row in group:
+            row.cache = None
+        self._accept_all(group, logits)
+        for i, row in enumerate(group):
+            if row.reason:
+                self._finish(row, batch.row_cache(i) if row.request.cache_key else None)
+        going = [i for i, row in enumerate(group) if not row.reason]
+        if not going:
+            return [], None
+        if len(going) < len(group):
+            batch.keep(going)
+        return [group[i] for i in going], batch
+
+    def _prefill_each(self, group: list[_Row]) -> tuple[list[_Row], RowBatch | None]:
+        going: list[_Row] = []
+        batch: RowBatch | None = None
+        for row in group:
+            rows, joined = self._prefill([row])
+            if joined is None:
+                continue
+            going += rows
+            if batch is None:
+                batch = joined
+            else:
+                batch.add(joined)
+        return going, batch
+
+    def _fail(self, row: _Row, exc: Exception) -> None:
+        row.cache = None
+        _deliver(row.job, exc)
+        self.metrics.errors.labels(kind="generation").inc()
+
+    def _leave(self, batch: RowBatch, rows: list[_Row]) -> RowBatch | None:
+        """Answer the rows that are done and take them out of `rows` and `batch` (None once
+        empty)."""
+        done = [i for i, row in enumerate(rows) if row.reason]
+        if not done:
+            return batch
+        for i in done:
+            # A cancelled row's cache is kept too: the user's next keystroke reuses its prefix.
+            keep = bool(rows[i].request.cache_key and rows[i].seq)
+            self._finish(rows[i], batch.row_cache(i) if keep else None)
+        staying = [i for i, row in enumerate(rows) if not row.reason]
+        rows[:] = [rows[i] for i in staying]
+        if not staying:
+            return None
+        batch.keep(staying)
+        return batch
+
+    def _open(self, job: Job) -> _Row | None:
+        """`job`'s row with its user's kept cache, ready to prefill; None if it was cancelled
+        while it waited (answered at once)."""
         request = job.request
         self.metrics.queue_wait.observe(time.perf_counter() - job.submitted_at)
         stop_ids = set(job.extra_stop_ids)
@@ -183,14 +257,17 @@ class BatchScheduler:
                    healing=start_healing(self.tokenizer, request.heal_text))
         if request.cancel.is_set():
             row.reason = StopReason.CANCELLED
-            return row
+            self._finish(row, None)
+            return None
         prompt = list(request.prompt_ids)
+        if not prompt or not all(0 <= i < self._vocab for i in prompt):
+            self._fail(row, ValueError(f"a prompt of token ids below {self._vocab}, not empty, "
+                                       "was expected"))
+            return None
         self.metrics.prompt_tokens.inc(len(prompt))
         row.cache, row.reused = self._cache_for(request.cache_key, prompt)
         self.metrics.reused_tokens.inc(row.reused)
         row.seq = prompt
-        logits = self._forward([prompt[row.reused:]], row.cache)
-        self._accept(row, logits[0, -1])
         return row
 
     def _cache_for(self, key: str, prompt: list[int]) -> tuple[Any, int]:
@@ -202,31 +279,48 @@ class BatchScheduler:
                 return slot.cache, common
         return new_cache(self.model), 0
 
-    def _step(self, rows: list[_Row], batch: _Batch) -> None:
-        """One token for every row (rows whose client left are stopped first)."""
-        import torch
-
-        cancelled = [row for row in rows if row.request.cancel.is_set()]
-        for row in cancelled:
-            row.reason = StopReason.CANCELLED
-        if cancelled:
-            return
+    def _step(self, rows: list[_Row], batch: RowBatch, riding: list[_Row]) -> None:
+        """One token for every row, in one forward pass with the prompts of the `riding` rows
+        (which join `rows` and `batch` here). A row whose client left takes no new token (it
+        leaves after the step, its cache kept)."""
+        running = len(rows)
+        for row in rows:
+            if row.request.cancel.is_set():
+                row.reason = StopReason.CANCELLED
+        if riding:
+            batch.add(RowBatch.of_caches(self.model, [row.cache for row in riding],
+                                         [row.reused for row in riding]))
+            rows.extend(riding)
         self.metrics.batch_size.observe(len(rows))
-        device = self.model.device
-        tokens = [[row.last] for row in rows]
-        positions = None
-        if batch.mask is not None:
-            batch.mask = torch.cat([batch.mask, batch.mask.new_ones((len(rows), 1))], dim=1)
-            positions = torch.tensor([[len(row.seq)] for row in rows], device=device)
-        logits = self._forward(tokens, batch.cache, mask=batch.mask, positions=positions)
-        for i, row in enumerate(rows):
+        ids = [[row.last] for row in rows[:running]] + [row.seq[row.reused:] for row in riding]
+        width = max(map(len, ids))
+        counts = None if width == 1 else [len(i) for i in ids]
+        logits = batch.forward(self._forward, [i + [PAD_ID] * (width - len(i)) for i in ids],
+                               counts)
+        for row in rows[:running]:
             row.seq.append(row.last)
-            self._accept(row, logits[i, -1])
+        for row in riding:
+            row.cache = None
+        going = [i for i, row in enumerate(rows) if not row.reason]
+        self._accept_all([rows[i] for i in going], logits[going])
+        batch.compact_if_sparse()
 
-    def _accept(self, row: _Row, logits) -> None:
-        """Sample the row's next token and decide whether the row is done."""
+    def _accept_all(self, rows: list[_Row], logits) -> None:
+        """`_accept` each row's next token from its `logits` [rows, vocab], with one argmax for
+        the whole batch (most requests are greedy)."""
+        greedy = logits.max(dim=-1).indices.tolist()  # as argmax (the first of ties), 4x faster
+        for i, row in enumerate(rows):
+            self._accept(row, logits[i], greedy[i])
+
+    def _accept(self, row: _Row, logits, greedy: int | None = None) -> None:
+        """Sample the row's next token (`greedy`: the argmax, if already known) and decide
+        whether the row is done."""
         request = row.request
-        token = pick_next(logits, request, row.generator, row.healing)
+        plain_greedy = request.temperature <= 0 and not (row.healing and row.healing.pending)
+        if greedy is not None and plain_greedy:
+            token = greedy
+        else:
+            token = pick_next(logits, request, row.generator, row.healing)
         if not row.first_token_at:
             row.first_token_at = time.perf_counter()
             self.metrics.first_token.observe(row.first_token_at - row.job.submitted_at)
@@ -245,13 +339,13 @@ class BatchScheduler:
             row.job.on_text(safe[len(row.emitted):])
             row.emitted = safe
 
-    def _finish(self, row: _Row) -> None:
-        """Keep the row's cache in its user's slot and hand its result over."""
+    def _finish(self, row: _Row, cache: Any) -> None:
+        """Keep the row's `cache` in its user's slot and hand its result over."""
         request = row.request
-        if row.cache is not None and request.cache_key and row.seq:
-            self.slots.put(request.cache_key, Slot(row.seq, row.cache))
-            self.metrics.cache_slots.set(len(self.slots))
         row.cache = None
+        if cache is not None and request.cache_key and row.seq:
+            self.slots.put(request.cache_key, Slot(row.seq, cache))
+            self.metrics.cache_slots.set(len(self.slots))
         text = row.rules.text()
         generated = len(row.rules.generated)
         if row.reason != StopReason.CANCELLED:
@@ -266,58 +360,18 @@ class BatchScheduler:
             text, row.reason or StopReason.LENGTH, len(request.prompt_ids), generated,
             (row.first_token_at or done) - started, done - started, row.reused))
 
-    # -- caches and forward passes ---------------------------------------------------------
 
-    def _stack(self, rows: list[_Row]) -> _Batch:
-        """One cache for `rows`: each row's cache left-padded to the longest, and its mask."""
-        import torch
-        from transformers import DynamicCache
-
-        if len(rows) == 1:  # the common single-user case: no copy, no mask
-            batch = _Batch(rows[0].cache, None)
-            rows[0].cache = None
-            return batch
-        longest = max(len(row.seq) for row in rows)
-        stacked = DynamicCache(config=self.model.config)
-        for index in range(len(rows[0].cache.layers)):
-            keys, values = [], []
-            for row in rows:
-                layer = row.cache.layers[index]
-                keys.append(_left_pad(layer.keys, longest))
-                values.append(_left_pad(layer.values, longest))
-            stacked.update(torch.cat(keys), torch.cat(values), index)
-        mask = torch.tensor([[0] * (longest - len(row.seq)) + [1] * len(row.seq) for row in rows],
-                            device=self.model.device)
-        for row in rows:
-            row.cache = None
-        return _Batch(stacked, mask)
-
-    def _unstack(self, batch: _Batch, rows: list[_Row]) -> None:
-        """Give each row back its own cache (without the padding) out of the stacked one."""
-        from transformers import DynamicCache
-
-        if batch.mask is None:
-            rows[0].cache = batch.cache
-            return
-        total = batch.mask.shape[1]
-        for i, row in enumerate(rows):
-            start = total - len(row.seq)
-            own = DynamicCache(config=self.model.config)
-            for index, layer in enumerate(batch.cache.layers):
-                own.update(layer.keys[i:i + 1, :, start:].clone(),
-                           layer.values[i:i + 1, :, start:].clone(), index)
-            row.cache = own
-
-
-def _left_pad(tensor, length: int):
-    """[1, heads, n, dim] → [1, heads, length, dim] with zeros in front (masked out)."""
-    import torch
-
-    missing = length - tensor.shape[2]
-    if missing <= 0:
-        return tensor
-    shape = (tensor.shape[0], tensor.shape[1], missing, tensor.shape[3])
-    return torch.cat([tensor.new_zeros(shape), tensor], dim=2)
+def _similar_lengths(rows: list[_Row]) -> list[list[_Row]]:
+    """`rows` in groups to prefill together: ids to run within about twice the group's
+    shortest, so that padding never costs more than the work itself."""
+    groups: list[list[_Row]] = []
+    for row in sorted(rows, key=lambda row: len(row.seq) - row.reused):
+        count = len(row.seq) - row.reused
+        if groups and count <= 2 * (len(groups[-1][0].seq) - groups[-1][0].reused) + 16:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
 
 
 def _deliver(job: Job, outcome) -> None:

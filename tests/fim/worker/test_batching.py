@@ -145,3 +145,39 @@ def test_a_failing_generation_fails_alone_and_the_worker_goes_on(scheduler, tiny
     scheduler.submit([outcomes.job("good", GenerationRequest([1, 5, 6], max_new_tokens=3))])
     (good,) = outcomes.wait("good")
     assert good.generated_tokens > 0 or good.stop_reason in ("eot", "eos")
+
+
+def test_a_bad_request_prefilled_with_others_fails_alone(scheduler, tiny_engine):
+    good = [GenerationRequest(ids(tiny_engine, p, s), max_new_tokens=8) for p, s in PROMPTS[:3]]
+    alone = [tiny_engine.generate(GenerationRequest(r.prompt_ids, 8)) for r in good]
+    outcomes = Outcomes()
+    bad = GenerationRequest([1, 10 ** 6, 5], max_new_tokens=3)
+    scheduler.submit([outcomes.job("0", good[0]), outcomes.job("bad", bad),
+                      outcomes.job("1", good[1]), outcomes.job("2", good[2])])
+    *together, failed = outcomes.wait("0", "1", "2", "bad")
+    assert isinstance(failed, Exception)
+    assert [r.text for r in together] == [r.text for r in alone]
+
+
+def test_kept_caches_of_several_users_prefilled_together_change_no_answer(scheduler,
+                                                                          tiny_engine):
+    """Rows of different lengths prefilled in one pass leave padding between their prompt and
+    their answer; the caches kept for their users, reused by the next requests (prefilled
+    together again), answer as a fresh run would."""
+    users = ["ann", "ben"]
+    first = {u: ids(tiny_engine, f"def {u}(x, y):\n    z = x{'*' * i}\n    return ", "\n")
+             for i, u in enumerate(users)}
+    then = {u: ids(tiny_engine, f"def {u}(x, y):\n    z = x{'*' * i}\n    return z + ", "\n")
+            for i, u in enumerate(users)}
+    assert len({len(p) for p in first.values()}) == len(users)  # padding is needed
+    outcomes = Outcomes()
+    scheduler.submit([outcomes.job(f"first-{u}", GenerationRequest(first[u], max_new_tokens=6,
+                                                                   cache_key=u))
+                      for u in users])
+    outcomes.wait(*(f"first-{u}" for u in users))
+    scheduler.submit([outcomes.job(u, GenerationRequest(then[u], max_new_tokens=10,
+                                                        cache_key=u)) for u in users])
+    reused = outcomes.wait(*users)
+    fresh = [tiny_engine.generate(GenerationRequest(then[u], max_new_tokens=10)) for u in users]
+    assert [r.text for r in reused] == [r.text for r in fresh]
+    assert all(r.reused_prompt_tokens > 0 for r in reused)
