@@ -50,6 +50,14 @@ def tiny_model_no_fim(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_causal_lm(tiny_model):
+    """`tiny_model` as a bare transformers model in float32 (exact comparisons of logits)."""
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype="float32").eval()
+
+
+@pytest.fixture(scope="session")
 def tiny_engine(tiny_model):
     from fim.engines.local import LoadOptions, LocalEngine
 

@@ -11,17 +11,11 @@ from fim.engines.growing_cache import ROOM_MIN, new_growing_cache
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture(scope="module")
-def model(tiny_model):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype="float32").eval()
-
-
-def test_growing_in_place_gives_the_dynamic_caches_logits(model):
+def test_growing_in_place_gives_the_dynamic_caches_logits(tiny_causal_lm):
     import torch
     from transformers import DynamicCache
 
+    model = tiny_causal_lm
     torch.manual_seed(0)
     forward = Forward(model)
     prompt = torch.randint(3, 200, (2, 40)).tolist()

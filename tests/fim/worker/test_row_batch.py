@@ -11,13 +11,6 @@ from fim.worker.row_batch import PAD_ID, RowBatch
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture(scope="module")
-def model(tiny_model):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(str(tiny_model), dtype="float32").eval()
-
-
 def _batch_with_padding(model):
     """Three rows prefilled together (5, 30 and 12 ids), then two steps."""
     import torch
@@ -34,9 +27,10 @@ def _batch_with_padding(model):
     return forward, prompts, batch
 
 
-def test_rows_with_padding_answer_as_each_alone(model):
+def test_rows_with_padding_answer_as_each_alone(tiny_causal_lm):
     import torch
 
+    model = tiny_causal_lm
     with torch.no_grad():
         forward, prompts, batch = _batch_with_padding(model)
         together = batch.forward(forward, [[9]] * 3)
@@ -45,9 +39,10 @@ def test_rows_with_padding_answer_as_each_alone(model):
             assert torch.allclose(together[row], alone, atol=1e-4)
 
 
-def test_compaction_keeps_every_rows_next_logits(model):
+def test_compaction_keeps_every_rows_next_logits(tiny_causal_lm):
     import torch
 
+    model = tiny_causal_lm
     with torch.no_grad():
         forward, _, batch = _batch_with_padding(model)
         _, _, compacted = _batch_with_padding(model)
@@ -61,7 +56,8 @@ def test_compaction_keeps_every_rows_next_logits(model):
                 .get_seq_length()
 
 
-def test_rows_of_no_positions_yet_join_as_rows(model):
+def test_rows_of_no_positions_yet_join_as_rows(tiny_causal_lm):
+    model = tiny_causal_lm
     """Two fresh rows stacked (no kept cache: width 0) take a third, then run their prompts."""
     import torch
 
