@@ -57,10 +57,10 @@ def test_compaction_keeps_every_rows_next_logits(tiny_causal_lm):
 
 
 def test_rows_of_no_positions_yet_join_as_rows(tiny_causal_lm):
-    model = tiny_causal_lm
     """Two fresh rows stacked (no kept cache: width 0) take a third, then run their prompts."""
     import torch
 
+    model = tiny_causal_lm
     forward = Forward(model)
     batch = RowBatch.of_caches(model, [None, None], [0, 0])
     batch.add(RowBatch.of_caches(model, [None], [0]))
