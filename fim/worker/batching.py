@@ -143,9 +143,13 @@ class BatchScheduler:
                 opened = [row for row in map(self._open, jobs) if row is not None]
                 # Few ids to run: they ride along the batch's next step instead of a pass of
                 # their own (a keystroke's request on its user's kept cache, in SPM order).
-                riding = [row for row in opened if batch is not None
-                          and len(rows) * (len(row.seq) - row.reused - 1) <= RIDE_ALONG_PADDING]
-                batch = self._join(batch, rows, [row for row in opened if row not in riding])
+                riding: list[_Row] = []
+                alone: list[_Row] = []
+                for row in opened:
+                    rides = batch is not None and \
+                        len(rows) * (len(row.seq) - row.reused - 1) <= RIDE_ALONG_PADDING
+                    (riding if rides else alone).append(row)
+                batch = self._join(batch, rows, alone)
                 if batch is not None:
                     self.metrics.running.set(len(rows) + len(riding))
                     self._step(rows, batch, riding)
