@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
+import os
 import re
+import stat
+import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +39,7 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MAX_HEADER_BYTES = 8192
 _CHUNK = 65536
 CLOSE_WAIT_S = 1.0  # at the end, how long the last messages may take to go out on a socket
+_TURNS_PER_MESSAGE = 2
 _KEEP = 32  # bytes kept while looking for a header: a header name split between two reads
 _HEADER_START = re.compile(rb"(?i)content-(?:length|type)(?![A-Za-z0-9_-])")
 _ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
@@ -167,6 +172,41 @@ def parse_body(body: bytes) -> tuple[Any, bytes]:
 
 
 def stdin_chunks(stream: BinaryIO) -> ReadChunk:
+    """Chunks of a binary stream: read by the event loop itself where the stream is a pipe or
+    a socket (an editor's stdio), else (a file, a terminal, Windows) in a thread of its own."""
+    if _is_pipe(stream):
+        return _pipe_chunks(stream)
+    return _thread_chunks(stream)
+
+
+def _is_pipe(stream: BinaryIO) -> bool:
+    if sys.platform == "win32":
+        return False  # the Proactor loop reads no inherited stdin pipe
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file descriptor (a test's stream)
+        return False
+    # Not a terminal: the loop makes the descriptor non-blocking, which a shell sharing the
+    # terminal would then see too.
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _pipe_chunks(stream: BinaryIO) -> ReadChunk:
+    """Each read costs a hop to a thread and back otherwise: about 0.1 ms a message, which a
+    keystroke's three messages (a change, a completion, a next edit) pay in turn."""
+    reader: asyncio.StreamReader | None = None
+
+    async def read_chunk() -> bytes:
+        nonlocal reader
+        if reader is None:
+            reader = asyncio.StreamReader(limit=_CHUNK)
+            loop = asyncio.get_running_loop()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
+        return await reader.read(_CHUNK)
+    return read_chunk
+
+
+def _thread_chunks(stream: BinaryIO) -> ReadChunk:
     """Chunks of a blocking binary stream, read in a thread of their own."""
     executor = ThreadPoolExecutor(1, thread_name_prefix="lsp-stdin")
     read = getattr(stream, "read1", stream.read)
@@ -194,6 +234,11 @@ class Connection:
                 self.handle(frame)
             except SystemExit as exc:  # the exit notification
                 return exc.code if isinstance(exc.code, int) else 0
+            # Let what the message started run before the next one is read: a request answered
+            # at once (a completion from the cache) goes out before the messages sent after it
+            # (a next-edit request) are parsed. One turn runs its handler, the next sends.
+            for _ in range(_TURNS_PER_MESSAGE):
+                await asyncio.sleep(0)
 
     def handle(self, frame: bytes | Malformed) -> None:
         if isinstance(frame, Malformed):
