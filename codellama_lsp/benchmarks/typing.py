@@ -29,6 +29,8 @@ copilot-lsp, Copilot's Neovim client, asks when insert mode is left, debounced),
 (`next_edits_off`) it does not. `next_edits_ratio` is A/B time to suggestion p50 over all
 keystrokes of their rounds, `next_edits_same_suggestions` whether every round typed the same
 suggestions; typing fast, every next-edit request is cancelled by the next key and shows nothing.
+`--control` asks in the rounds B too (an A/A run): its ratio is
+what the machine's noise alone gives this statistic, the floor below which a cost cannot be told.
 Then it pauses `--pauses` times after a keystroke, each time waiting for the next edit:
 `pause_to_suggestion_ms` is the time from the end of the pause (`nextEditDelayMs` after the
 keystroke) to the answer.
@@ -97,6 +99,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--rounds", type=positive_int, default=6,
                         help="with --next-edits or --compare-healing: rounds typing the line "
                         "in one server, alternating the two arms (ABBA...; 6, at least 2)")
+    parser.add_argument("--control", action="store_true",
+                        help="with --next-edits: ask in both arms (A/A), so that the ratio shows "
+                        "the noise floor of the statistic on this machine")
     parser.add_argument("--pauses", type=positive_int, default=10,
                         help="with --next-edits: pauses timed to the next edit (10)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -144,6 +149,8 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
                 "tokenHealing": args.token_healing}
     if args.next_edits != "off":
         settings["nextEdits"] = "off"
+    if args.control and args.next_edits == "off":
+        raise EngineError("--control needs --next-edits (it asks for next edits in both arms)")
     if (args.compare_healing or args.next_edits != "off") and args.rounds < 2:
         raise EngineError("--rounds must be at least 2: one round of each arm (next edits "
                           "asked and not, token healing on and off)")
@@ -176,6 +183,7 @@ async def _bench(text: str, line: int, model: str, args: argparse.Namespace) -> 
             runs["next_edits"]["time_to_suggestion_ms"]["p50"],
             runs["next_edits_off"]["time_to_suggestion_ms"]["p50"])
         figures["next_edits_same_suggestions"] = same
+        figures["next_edits_control"] = args.control
     return figures
 
 
@@ -232,14 +240,15 @@ class _Arm:
 
 async def _rounds(session: Session, uri: str, line: int, indent: int, typed: str, count: int,
                   prepare: Callable[[bool], Awaitable[None]],
-                  asked: list[asyncio.Future] | None = None
+                  asked: list[asyncio.Future] | None = None, both: bool = False
                   ) -> tuple[dict[bool, _Arm], list[tuple[bool, list[str]]], int]:
     """Type `typed` at (line, indent) of `uri` (open, the line emptied) `count` times, the
     rounds alternating ABBA... between the arms A (True) and B (False), so that a drift of the
     machine during the run weighs on both alike; before each round the document is reset and
     `prepare(arm)` is awaited (it must empty the suggestion cache: every round then sends the
-    same prompts). In the rounds A a next edit is asked on every key too where `asked` is a
-    list. The arms, (arm, suggestions) per round, and the document's version after."""
+    same prompts). In the rounds A (in all rounds if `both`) a next edit is asked on every key
+    too where `asked` is a list. The arms, (arm, suggestions) per round, and the document's
+    version after."""
     arms = {True: _Arm(), False: _Arm()}
     rounds: list[tuple[bool, list[str]]] = []
     version = 1
@@ -251,7 +260,7 @@ async def _rounds(session: Session, uri: str, line: int, indent: int, typed: str
         await prepare(arm)
         before = await session.stats()
         keys, suggestions = await _type(session, uri, line, indent, typed, version,
-                                        asked if arm else None)
+                                        asked if arm or both else None)
         version += len(typed)
         after = await session.stats()
         arms[arm].keys.extend(keys)
@@ -279,7 +288,7 @@ async def _interleaved_run(text: str, line: int, settings: dict, args: argparse.
             await _empty_suggestion_cache(session, settings)
 
         arms, rounds, version = await _rounds(session, uri, line, indent, typed, args.rounds,
-                                              prepare, asked)
+                                              prepare, asked, args.control)
         along, _ = await _type(session, uri, line, indent + len(typed),
                                _followed(rounds[-1][1], args.follow), version)
         version += len(along)
@@ -531,7 +540,9 @@ def _report(figures: dict) -> str:
                 f"{asked['pause_to_suggestion_ms']['p50']} ms, p95 "
                 f"{asked['pause_to_suggestion_ms']['p95']} ms (by source {asked['by_source']})")
     if "next_edits_ratio" in figures:
-        lines.append(f"  next edits asked/not, interleaved in one server over "
+        arms = "asked in both arms (A/A control)" if figures["next_edits_control"] \
+            else "asked/not"
+        lines.append(f"  next edits {arms}, interleaved in one server over "
                      f"{figures['next_edits_rounds']} rounds (time to suggestion p50): "
                      f"{figures['next_edits_ratio']} (target <= 1.05); same suggestions: "
                      f"{figures['next_edits_same_suggestions']}")

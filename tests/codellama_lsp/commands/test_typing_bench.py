@@ -83,6 +83,30 @@ def test_next_edits_are_measured_interleaved_in_one_server_and_show_nothing_whil
     assert asked["pause_to_suggestion_ms"]["p50"] is not None
     assert figures["next_edits_ratio"] == round(
         on["time_to_suggestion_ms"]["p50"] / off["time_to_suggestion_ms"]["p50"], 3)
+    assert figures["next_edits_control"] is False
+
+
+@pytest.mark.slow
+def test_the_control_run_asks_for_next_edits_in_both_arms(tiny_model, tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "4",
+                     "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
+                     "--next-edits", "rules", "--control", "--rounds", "2", "--pauses", "1",
+                     timeout=400)
+    assert result.returncode == 0, result.stderr
+    # Both rounds of 4 keys asked (A and B), and the report says it is the A/A control.
+    assert "next edits: 8 asked while typing" in result.stdout
+    assert "asked in both arms (A/A control)" in result.stdout
+
+
+def test_the_control_run_needs_next_edits(tiny_model, tmp_path):
+    source = tmp_path / "shapes.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "10",
+                     "--control", "--reuse", "on")
+    assert result.returncode == 2
+    assert "--control needs --next-edits" in result.stderr
 
 
 @pytest.mark.slow
