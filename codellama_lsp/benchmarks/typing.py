@@ -21,17 +21,17 @@ the first token (`healing_first_token_ratio`) and the generations where healing 
 
 `--next-edits MODE` adds a run with next-edit suggestions on in this mode that measures their cost
 to the inline completions within one server, so that the machine's drift between runs cancels out:
-the line is typed `--rounds` times (6), the document reset and the suggestion cache emptied between
-rounds so that every round types the same keystrokes with the same prompts, and the rounds
-alternate ABBA ABBA...: in the rounds A (`next_edits`) the client also asks for a next edit
-(`textDocument/copilotInlineEdit`) on every keystroke, right after the completion (the worst case:
-copilot-lsp, Copilot's Neovim client, asks when insert mode is left, debounced), in the rounds B
-(`next_edits_off`) it does not. `next_edits_ratio` is A/B time to suggestion p50 over all
-keystrokes of their rounds, `next_edits_same_suggestions` whether every round typed the same
-suggestions; typing fast, every next-edit request is cancelled by the next key and shows nothing.
-`--control` asks in the rounds B too (an A/A run): its ratio is
-what the machine's noise alone gives this statistic, the floor below which a cost cannot be told.
-Then it pauses `--pauses` times after a keystroke, each time waiting for the next edit:
+the line is typed once to warm up (not counted), then `--rounds` times (6), the document reset and
+the suggestion cache emptied between rounds so that every round types the same keystrokes with the
+same prompts, and the rounds alternate ABBA ABBA...: in the rounds A (`next_edits`) the client also
+asks for a next edit (`textDocument/copilotInlineEdit`) on every keystroke, right after the
+completion (the worst case: copilot-lsp, Copilot's Neovim client, asks when insert mode is left,
+debounced), in the rounds B (`next_edits_off`) it does not. `next_edits_ratio` is A/B time to
+suggestion p50 over all keystrokes of their rounds, `next_edits_same_suggestions` whether every
+round typed the same suggestions; typing fast, every next-edit request is cancelled by the next key
+and shows nothing. `--control` asks in the rounds B too (an A/A run): its ratio is what the
+machine's noise alone gives this statistic, the floor below which a cost cannot be told. Then it
+pauses `--pauses` times after a keystroke, each time waiting for the next edit:
 `pause_to_suggestion_ms` is the time from the end of the pause (`nextEditDelayMs` after the
 keystroke) to the answer.
 """
@@ -242,27 +242,31 @@ async def _rounds(session: Session, uri: str, line: int, indent: int, typed: str
                   prepare: Callable[[bool], Awaitable[None]],
                   asked: list[asyncio.Future] | None = None, both: bool = False
                   ) -> tuple[dict[bool, _Arm], list[tuple[bool, list[str]]], int]:
-    """Type `typed` at (line, indent) of `uri` (open, the line emptied) `count` times, the
-    rounds alternating ABBA... between the arms A (True) and B (False), so that a drift of the
-    machine during the run weighs on both alike; before each round the document is reset and
-    `prepare(arm)` is awaited (it must empty the suggestion cache: every round then sends the
-    same prompts). In the rounds A (in all rounds if `both`) a next edit is asked on every key
-    too where `asked` is a list. The arms, (arm, suggestions) per round, and the document's
-    version after."""
+    """Type `typed` at (line, indent) of `uri` (open, the line emptied) once uncounted, then `count`
+    times, the rounds alternating ABBA... between the arms A (True) and B (False), so that a
+    drift of the machine during the run weighs on both alike; before each round the document is
+    reset and `prepare(arm)` is awaited (it must empty the suggestion cache: every round then
+    sends the same prompts). In the rounds A (in all rounds if `both`) a next edit is asked on
+    every key too where `asked` is a list. The arms, (arm, suggestions) per round, and the
+    document's version after."""
     arms = {True: _Arm(), False: _Arm()}
     rounds: list[tuple[bool, list[str]]] = []
     version = 1
-    for number in range(count):
-        arm = _asks(number)
-        if number:
+    # Round -1 warms up and is not counted: a server's first round runs slower, and it would
+    # always fall to the arm A.
+    for number in range(-1, count):
+        arm = number >= 0 and _asks(number)
+        if number >= 0:
             version += 1  # the document as it was: the line emptied again
             session.change(uri, version, (line, indent), (line, indent + len(typed)), "")
         await prepare(arm)
         before = await session.stats()
         keys, suggestions = await _type(session, uri, line, indent, typed, version,
-                                        asked if arm or both else None)
+                                        asked if number >= 0 and (arm or both) else None)
         version += len(typed)
         after = await session.stats()
+        if number < 0:
+            continue
         arms[arm].keys.extend(keys)
         arms[arm].suggestions.extend(suggestions)
         arms[arm].rounds += 1
