@@ -37,6 +37,40 @@ def cache_from_tensors(model: Any, layers: list[tuple[Any, Any]]) -> Any:
     return cache
 
 
+def stacked_cache(model: Any, layers: list[list[tuple[Any, Any]]], width: int) -> Any:
+    """A growing cache whose rows are those of each layer's parts ((keys, values), [rows, heads,
+    positions, dim] each) stacked in order, each part's positions right-aligned in `width`
+    columns after zeros (padding the caller masks), with room to grow: one copy of each part,
+    where padding it, concatenating and regrowing at the next write took three."""
+    cache = new_growing_cache(model)
+    growing = _layer_class()
+    for layer, parts in zip(cache.layers, layers):
+        capacity = width + max(ROOM_MIN, width // 4) if isinstance(layer, growing) else width
+        keys = _stacked([k for k, _ in parts], width, capacity)
+        values = _stacked([v for _, v in parts], width, capacity)
+        layer.lazy_initialization(keys, values)
+        layer.keys, layer.values = keys[:, :, :width], values[:, :, :width]
+        if isinstance(layer, growing):
+            layer._buffer_keys, layer._buffer_values = keys, values
+    return cache
+
+
+def _stacked(parts: list[Any], width: int, capacity: int) -> Any:
+    """`parts` [rows, heads, n, dim] stacked by rows in one new buffer [.., capacity, ..]:
+    each right-aligned in the first `width` columns, zeros before it (never garbage: a masked
+    position still enters the attention's sums, multiplied by zero)."""
+    first = parts[0]
+    rows = sum(part.shape[0] for part in parts)
+    out = first.new_empty((rows, first.shape[1], capacity, first.shape[3]))
+    row = 0
+    for part in parts:
+        count, start = part.shape[0], width - part.shape[2]
+        out[row:row + count, :, :start].zero_()
+        out[row:row + count, :, start:width].copy_(part)
+        row += count
+    return out
+
+
 def _growing_layer() -> Any:
     return _layer_class()()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fim.engines.decoding import Forward, new_cache
-from fim.engines.growing_cache import cache_from_tensors
+from fim.engines.growing_cache import cache_from_tensors, stacked_cache
 
 PAD_ID = 0  # fed where a row has no id; never attended to, so any id does
 
@@ -37,14 +37,11 @@ class RowBatch:
             cache = caches[0] if caches[0] is not None and lengths[0] else new_cache(model)
             return cls(model, cache, torch.ones((1, lengths[0]), dtype=torch.bool, device=device))
         width = max(lengths)
-        layers = []
-        for index in range(model.config.num_hidden_layers):
-            keys, values = zip(*(_layer(model, cache, index) for cache in caches))
-            layers.append((torch.cat([_left_pad(k, width) for k in keys]),
-                           torch.cat([_left_pad(v, width) for v in values])))
+        layers = [[_layer(model, cache, index) for cache in caches]
+                  for index in range(model.config.num_hidden_layers)]
         columns = torch.arange(width, device=device)
         starts = width - torch.tensor(lengths, device=device)
-        return cls(model, cache_from_tensors(model, layers), columns >= starts[:, None])
+        return cls(model, stacked_cache(model, layers, width), columns >= starts[:, None])
 
     @property
     def rows(self) -> int:
@@ -55,13 +52,9 @@ class RowBatch:
         import torch
 
         width = max(self.mask.shape[1], other.mask.shape[1])
-        layers = []
-        for index in range(self.model.config.num_hidden_layers):
-            (my_keys, my_values), (keys, values) = (_layer(self.model, self.cache, index),
-                                                    _layer(self.model, other.cache, index))
-            layers.append((torch.cat([_left_pad(my_keys, width), _left_pad(keys, width)]),
-                           torch.cat([_left_pad(my_values, width), _left_pad(values, width)])))
-        self.cache = cache_from_tensors(self.model, layers)
+        layers = [[_layer(self.model, self.cache, index), _layer(self.model, other.cache, index)]
+                  for index in range(self.model.config.num_hidden_layers)]
+        self.cache = stacked_cache(self.model, layers, width)
         self.mask = torch.cat([_left_pad_mask(self.mask, width), _left_pad_mask(other.mask, width)])
         self._padded = not bool(self.mask.all())
 
@@ -158,17 +151,6 @@ def _layer(model: Any, cache: Any, index: int) -> tuple[Any, Any]:
     dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     empty = model.lm_head.weight.new_zeros((1, heads, 0, dim))
     return empty, empty
-
-
-def _left_pad(tensor: Any, width: int) -> Any:
-    """[rows, heads, n, dim] → [rows, heads, width, dim] with zeros in front (masked out)."""
-    import torch
-
-    missing = width - tensor.shape[2]
-    if missing <= 0:
-        return tensor
-    shape = (tensor.shape[0], tensor.shape[1], missing, tensor.shape[3])
-    return torch.cat([tensor.new_zeros(shape), tensor], dim=2)
 
 
 def _left_pad_mask(mask: Any, width: int) -> Any:

@@ -36,3 +36,31 @@ def test_growing_in_place_gives_the_dynamic_caches_logits(tiny_causal_lm):
             cache.batch_select_indices(torch.tensor([1]))
         assert torch.allclose(forward([[11]], growing), forward([[11]], dynamic), atol=1e-5)
     assert growing.get_seq_length() == dynamic.get_seq_length() == 32
+
+
+def test_stacked_caches_are_padded_with_zeros_and_grow_without_a_copy(tiny_causal_lm):
+    import torch
+
+    from fim.engines.growing_cache import stacked_cache
+
+    model = tiny_causal_lm
+    forward = Forward(model)
+    short, long = new_growing_cache(model), new_growing_cache(model)
+    with torch.no_grad():
+        forward([[5, 6, 7]], short)
+        forward([[5, 6, 7, 8, 9, 10]], long)
+        layers = [[(s.keys, s.values), (g.keys, g.values)]
+                  for s, g in zip(short.layers, long.layers)]
+        stacked = stacked_cache(model, layers, 6)
+        layer = stacked.layers[0]
+        assert layer.keys.shape[0] == 2 and stacked.get_seq_length() == 6
+        # The short row: three zero columns (masked by the batch), then its own positions.
+        assert not layer.keys[0, :, :3].any()
+        assert torch.equal(layer.keys[0, :, 3:], short.layers[0].keys[0])
+        assert torch.equal(layer.keys[1], long.layers[0].keys[0])
+        buffer = layer._buffer_keys
+        forward([[11], [11]], stacked, mask=torch.tensor([[0, 0, 0, 1, 1, 1, 1],
+                                                          [1, 1, 1, 1, 1, 1, 1]]),
+                positions=torch.tensor([[3], [6]]))
+        assert layer._buffer_keys is buffer  # written into the room it was built with
+        assert stacked.get_seq_length() == 7
