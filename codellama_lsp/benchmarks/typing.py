@@ -18,6 +18,9 @@ off in the rounds B (`healing_off`), switched by `workspace/didChangeConfigurati
 again and then goes on, the answers differ in length, so it also reports per arm the tokens
 generated, model milliseconds per generated token (`healing_ratio_per_token`), the engine's time to
 the first token (`healing_first_token_ratio`) and the generations where healing applied (`healed`).
+`healing_paired_first_token_ratio` compares the time to the first token over the same keystrokes
+only, those where the model ran in every round of both arms: the cost of healing itself (the
+backed-off tail run again, the constrained first pieces), whatever the answers go on to say.
 
 `--next-edits MODE` adds a run with next-edit suggestions on in this mode that measures their cost
 to the inline completions within one server, so that the machine's drift between runs cancels out:
@@ -327,7 +330,32 @@ async def _healing_run(text: str, line: int, settings: dict, args: argparse.Name
         arms, rounds, _ = await _rounds(session, uri, line, indent, typed, args.rounds, prepare)
     same = all(suggestions == next(s for a, s in rounds if a == arm)
                for arm, suggestions in rounds)
-    return arms[True].figures(), arms[False].figures(), same
+    on, off = arms[True].figures(), arms[False].figures()
+    on["paired_first_token"], off["paired_first_token"] = _paired_first_tokens(
+        arms[True].keys, arms[False].keys, len(typed))
+    return on, off, same
+
+
+def _paired_first_tokens(on: list[Key], off: list[Key], per_round: int) -> tuple[dict, dict]:
+    """The engine's time to the first token of each arm, over the keystrokes (positions in
+    the typed line) where the model ran in every round of both arms: the same keys and the
+    same prompts up to the healed tail, so the cost of healing itself (the tail backed off
+    and run again, the constrained first pieces) whatever the answers go on to say."""
+    def by_position(keys: list[Key]) -> dict[int, list[float]]:
+        times: dict[int, list[float]] = {}
+        for index, key in enumerate(keys):
+            if key.by == "model" and key.first_token_ms is not None:
+                times.setdefault(index % per_round, []).append(key.first_token_ms)
+        return times
+
+    rounds_on, rounds_off = len(on) // per_round, len(off) // per_round
+    times_on, times_off = by_position(on), by_position(off)
+    paired = [i for i in times_on if len(times_on[i]) == rounds_on
+              and len(times_off.get(i, [])) == rounds_off]
+
+    def figures(times: dict[int, list[float]]) -> dict:
+        return {"keystrokes": len(paired), **summary([t for i in paired for t in times[i]])}
+    return figures(times_on), figures(times_off)
 
 
 def _healing_figures(on: dict, off: dict, rounds: int, same: bool) -> dict:
@@ -342,6 +370,8 @@ def _healing_figures(on: dict, off: dict, rounds: int, same: bool) -> dict:
                                               off["model_ms_per_token"]),
             "healing_first_token_ratio": _ratio(on["first_token_ms"]["p50"],
                                                 off["first_token_ms"]["p50"]),
+            "healing_paired_first_token_ratio": _ratio(on["paired_first_token"]["p50"],
+                                                       off["paired_first_token"]["p50"]),
             "healing_same_suggestions": same}
 
 
@@ -559,6 +589,9 @@ def _report(figures: dict) -> str:
                      f"{figures['healing_ratio']} (target <= 1.05), model p50 "
                      f"{figures['healing_model_ratio']}, model ms per generated token "
                      f"{figures['healing_ratio_per_token']}, first token p50 "
-                     f"{figures['healing_first_token_ratio']}; same suggestions in the rounds "
-                     f"of each arm: {figures['healing_same_suggestions']}")
+                     f"{figures['healing_first_token_ratio']}, first token p50 on the "
+                     f"{figures['runs']['healing']['paired_first_token']['keystrokes']} "
+                     f"keystrokes where the model ran in every round "
+                     f"{figures['healing_paired_first_token_ratio']}; same suggestions in the "
+                     f"rounds of each arm: {figures['healing_same_suggestions']}")
     return "\n".join(lines)

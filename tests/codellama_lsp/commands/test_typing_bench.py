@@ -139,6 +139,11 @@ def test_token_healing_is_measured_interleaved_in_one_server(tiny_model, tmp_pat
     assert figures["healing_first_token_ratio"] == round(
         on["first_token_ms"]["p50"] / off["first_token_ms"]["p50"], 3)
     assert figures["runs"]["reuse_on"]["healed"] > 0  # the server's default: healing on
+    paired = on["paired_first_token"]
+    assert paired["keystrokes"] == off["paired_first_token"]["keystrokes"]
+    assert 0 < paired["keystrokes"] <= 6
+    assert figures["healing_paired_first_token_ratio"] == round(
+        paired["p50"] / off["paired_first_token"]["p50"], 3)
 
 
 @pytest.mark.parametrize("interleaved", [("--next-edits", "rules"), ("--compare-healing",)])
