@@ -172,8 +172,8 @@ def parse_body(body: bytes) -> tuple[Any, bytes]:
 
 
 def stdin_chunks(stream: BinaryIO) -> ReadChunk:
-    """Chunks of a binary stream: read by the event loop itself where the stream is a pipe or
-    a socket (an editor's stdio), else (a file, a terminal, Windows) in a thread of its own."""
+    """Chunks of a binary stream: read by the event loop itself where the stream is a pipe (an
+    editor's stdio), else (a file, a terminal, a socket, Windows) in a thread of its own."""
     if _is_pipe(stream):
         return _pipe_chunks(stream)
     return _thread_chunks(stream)
@@ -186,9 +186,10 @@ def _is_pipe(stream: BinaryIO) -> bool:
         mode = os.fstat(stream.fileno()).st_mode
     except (OSError, ValueError, io.UnsupportedOperation):  # no file descriptor (a test's stream)
         return False
-    # Not a terminal: the loop makes the descriptor non-blocking, which a shell sharing the
-    # terminal would then see too.
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    # The loop makes the descriptor non-blocking. A pipe's read end is ours alone; a terminal
+    # is shared with the shell, and a socket may be stdout too, whose blocking writes would
+    # then fail.
+    return stat.S_ISFIFO(mode)
 
 
 def _pipe_chunks(stream: BinaryIO) -> ReadChunk:

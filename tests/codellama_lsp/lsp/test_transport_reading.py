@@ -50,6 +50,17 @@ async def test_a_file_is_read_in_a_thread(tmp_path):
         assert await read_all(stdin_chunks(stream)) == b"from a file"
 
 
+async def test_a_socket_stays_blocking_since_it_may_be_stdout_too():
+    import socket
+
+    ours, editor = socket.socketpair()
+    with ours, editor, ours.makefile("rb", buffering=0) as stream:
+        editor.sendall(b"over a socket")
+        editor.shutdown(socket.SHUT_WR)
+        assert await read_all(stdin_chunks(stream)) == b"over a socket"
+        assert os.get_blocking(ours.fileno())  # its writes (the answers) must not fail with EAGAIN
+
+
 class Protocol:
     """pygls's shape: a request's handler runs as a task, its answer is sent by the task's
     done callback."""
