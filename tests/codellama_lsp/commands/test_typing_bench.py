@@ -25,12 +25,19 @@ def circumference(radius):
 '''
 
 
-@pytest.mark.slow
-def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
+def bench_typing(tiny_model, tmp_path, *options: str, timeout: float = 400):
+    """`codellama bench typing` on SOURCE (written to tmp_path) with the tiny model."""
     source = tmp_path / "shapes.py"
     source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
-                     "--line", "10", "--max-new-tokens", "4", "--json", timeout=400)
+    return run_cli("bench", "typing", str(source), "--model", str(tiny_model), *options,
+                   timeout=timeout)
+
+
+
+@pytest.mark.slow
+def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
+    result = bench_typing(tiny_model, tmp_path, "--chars", "6", "--line", "10",
+                          "--max-new-tokens", "4", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     on, off = figures["runs"]["reuse_on"], figures["runs"]["reuse_off"]
@@ -47,9 +54,7 @@ def test_typing_reuses_the_prompt_and_suggests_the_same(tiny_model, tmp_path):
 
 
 def test_a_blank_line_to_type_is_refused(tiny_model, tmp_path):
-    source = tmp_path / "shapes.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "2")
+    result = bench_typing(tiny_model, tmp_path, "--line", "2")
     assert result.returncode == 2
     assert "line 2 is blank" in result.stderr
 
@@ -57,12 +62,9 @@ def test_a_blank_line_to_type_is_refused(tiny_model, tmp_path):
 @pytest.mark.slow
 def test_next_edits_are_measured_interleaved_in_one_server_and_show_nothing_while_typing(
         tiny_model, tmp_path):
-    source = tmp_path / "shapes.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
-                     "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
-                     "--next-edits", "rules", "--rounds", "4", "--pauses", "2", "--json",
-                     timeout=400)
+    result = bench_typing(tiny_model, tmp_path, "--chars", "6", "--line", "10",
+                          "--max-new-tokens", "4", "--reuse", "on", "--next-edits", "rules",
+                          "--rounds", "4", "--pauses", "2", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert set(figures["runs"]) == {"reuse_on", "next_edits", "next_edits_off"}
@@ -88,12 +90,9 @@ def test_next_edits_are_measured_interleaved_in_one_server_and_show_nothing_whil
 
 @pytest.mark.slow
 def test_the_control_run_asks_for_next_edits_in_both_arms(tiny_model, tmp_path):
-    source = tmp_path / "shapes.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "4",
-                     "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
-                     "--next-edits", "rules", "--control", "--rounds", "2", "--pauses", "1",
-                     timeout=400)
+    result = bench_typing(tiny_model, tmp_path, "--chars", "4", "--line", "10",
+                          "--max-new-tokens", "4", "--reuse", "on", "--next-edits", "rules",
+                          "--control", "--rounds", "2", "--pauses", "1")
     assert result.returncode == 0, result.stderr
     # Both rounds of 4 keys asked (A and B), and the report says it is the A/A control.
     assert "next edits: 8 asked while typing" in result.stdout
@@ -101,21 +100,16 @@ def test_the_control_run_asks_for_next_edits_in_both_arms(tiny_model, tmp_path):
 
 
 def test_the_control_run_needs_next_edits(tiny_model, tmp_path):
-    source = tmp_path / "shapes.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "10",
-                     "--control", "--reuse", "on")
+    result = bench_typing(tiny_model, tmp_path, "--line", "10", "--control", "--reuse", "on")
     assert result.returncode == 2
     assert "--control needs --next-edits" in result.stderr
 
 
 @pytest.mark.slow
 def test_token_healing_is_measured_interleaved_in_one_server(tiny_model, tmp_path):
-    source = tmp_path / "shapes.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--chars", "6",
-                     "--line", "10", "--max-new-tokens", "4", "--reuse", "on",
-                     "--compare-healing", "--rounds", "4", "--json", timeout=400)
+    result = bench_typing(tiny_model, tmp_path, "--chars", "6", "--line", "10",
+                          "--max-new-tokens", "4", "--reuse", "on", "--compare-healing",
+                          "--rounds", "4", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert set(figures["runs"]) == {"reuse_on", "healing", "healing_off"}
@@ -148,9 +142,7 @@ def test_token_healing_is_measured_interleaved_in_one_server(tiny_model, tmp_pat
 
 @pytest.mark.parametrize("interleaved", [("--next-edits", "rules"), ("--compare-healing",)])
 def test_interleaved_runs_need_two_rounds(tiny_model, tmp_path, interleaved):
-    source = tmp_path / "shapes.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result = run_cli("bench", "typing", str(source), "--model", str(tiny_model), "--line", "10",
-                     *interleaved, "--rounds", "1", "--reuse", "on")
+    result = bench_typing(tiny_model, tmp_path, "--line", "10", *interleaved, "--rounds", "1",
+                          "--reuse", "on")
     assert result.returncode == 2
     assert "--rounds must be at least 2" in result.stderr
