@@ -258,17 +258,18 @@ async def _rounds(session: Session, uri: str, line: int, indent: int, typed: str
     # Round -1 warms up and is not counted: a server's first round runs slower, and it would
     # always fall to the arm A.
     for number in range(-1, count):
-        arm = number >= 0 and _asks(number)
-        if number >= 0:
+        counted = number >= 0
+        arm = counted and _asks(number)
+        if counted:
             version += 1  # the document as it was: the line emptied again
             session.change(uri, version, (line, indent), (line, indent + len(typed)), "")
         await prepare(arm)
         before = await session.stats()
         keys, suggestions = await _type(session, uri, line, indent, typed, version,
-                                        asked if number >= 0 and (arm or both) else None)
+                                        asked if counted and (arm or both) else None)
         version += len(typed)
         after = await session.stats()
-        if number < 0:
+        if not counted:
             continue
         arms[arm].keys.extend(keys)
         arms[arm].suggestions.extend(suggestions)
