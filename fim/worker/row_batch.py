@@ -14,6 +14,7 @@ from typing import Any
 
 from fim.engines.decoding import Forward, new_cache
 from fim.engines.growing_cache import cache_from_tensors, stacked_cache
+from fim.worker.packed_forward import packed_forward, supports
 
 PAD_ID = 0  # fed where a row has no id; never attended to, so any id does
 
@@ -26,6 +27,7 @@ class RowBatch:
         self.cache = cache
         self.mask = mask
         self._padded = not bool(mask.all())
+        self.packed = supports(model)  # new ids run packed, without padding (Llama models)
 
     @classmethod
     def of_caches(cls, model: Any, caches: list[Any], lengths: list[int]) -> RowBatch:
@@ -119,6 +121,12 @@ class RowBatch:
         import torch
 
         new = len(ids[0])
+        if self.packed:
+            ragged = ids if counts is None else [row[:count] for row, count in zip(ids, counts)]
+            logits, added = packed_forward(self.model, self.cache, self.mask, ragged)
+            self.mask = torch.cat([self.mask, added], dim=1)
+            self._padded = self._padded or not bool(added.all())
+            return logits
         if counts is None and not self._padded:  # no padding anywhere: no mask needed
             logits = forward(ids, self.cache)[:, -1]
             self.mask = torch.cat([self.mask, self.mask.new_ones((self.rows, new))], dim=1)
