@@ -64,7 +64,16 @@ def packed_forward(model: Any, cache: Any, cached: Any, ids: list[list[int]]) ->
         hidden = hidden + attention.o_proj(out[None])
         hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
     last = torch.cumsum(counts, dim=0) - 1
-    return model.lm_head(inner.norm(hidden)[0].index_select(0, last)), added
+    return _output_layer(model.lm_head, inner.norm(hidden)[0].index_select(0, last)), added
+
+
+def _output_layer(head: Any, hidden: Any) -> Any:
+    """`head(hidden)` [rows, vocab] as the transpose of weight @ hidden^T: on this project's
+    CPUs (oneDNN, bfloat16) 0.64x the time of `linear` for 4 to 27 rows over Code Llama's
+    32,016-wide vocabulary (0.82 against 1.28 ms at 16 rows), the same sums. The result is a
+    transposed view: copying it back would cost what was saved."""
+    logits = (head.weight @ hidden.t()).t()
+    return logits if head.bias is None else logits + head.bias
 
 
 def _attend(query: Any, keys: Any, values: Any, mask: Any, singles: int, scale: float) -> Any:
