@@ -69,10 +69,12 @@ class RowBatch:
         mask = self.mask.index_select(0, select)
         used = mask.any(dim=0).nonzero()
         cut = int(used[0]) if len(used) else mask.shape[1]
-        layers = [(layer.keys.index_select(0, select)[:, :, cut:],
-                   layer.values.index_select(0, select)[:, :, cut:])
-                  for layer in self.cache.layers]
-        self.cache = cache_from_tensors(self.model, layers)
+        # Runs of neighbouring rows copied straight into a buffer with room to grow: one copy,
+        # where selecting the rows and regrowing at the next step's write took two.
+        runs = _runs(indices)
+        layers = [[(layer.keys[start:stop, :, cut:], layer.values[start:stop, :, cut:])
+                   for start, stop in runs] for layer in self.cache.layers]
+        self.cache = stacked_cache(self.model, layers, mask.shape[1] - cut)
         self.mask = mask[:, cut:]
         self._padded = not bool(self.mask.all())
 
@@ -159,6 +161,17 @@ def _layer(model: Any, cache: Any, index: int) -> tuple[Any, Any]:
     dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     empty = model.lm_head.weight.new_zeros((1, heads, 0, dim))
     return empty, empty
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """`indices` as runs of consecutive ones, (start, stop) each, in order."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index:
+            runs[-1][1] = index + 1
+        else:
+            runs.append([index, index + 1])
+    return [(start, stop) for start, stop in runs]
 
 
 def _left_pad_mask(mask: Any, width: int) -> Any:

@@ -69,3 +69,20 @@ def test_rows_of_no_positions_yet_join_as_rows(tiny_causal_lm):
         alone = forward([[7]], None, keep=1)[0, -1]
     assert batch.rows == 3 and logits.shape[0] == 3
     assert torch.allclose(logits[1], alone, atol=1e-4)
+
+
+def test_keeping_rows_out_of_order_keeps_their_next_logits(tiny_causal_lm):
+    """`keep` copies runs of neighbouring rows into one new buffer: rows kept in another order,
+    and a gap between them, still give the logits they gave before."""
+    import torch
+
+    model = tiny_causal_lm
+    with torch.no_grad():
+        forward, _, batch = _batch_with_padding(model)
+        _, _, kept = _batch_with_padding(model)
+        expected = batch.forward(forward, [[9]] * 3)
+        kept.keep([2, 0])
+        assert kept.rows == 2
+        assert torch.allclose(kept.forward(forward, [[9]] * 2), expected[[2, 0]], atol=1e-4)
+        again = kept.forward(forward, [[4]] * 2)  # the next write lands in the buffer's room
+        assert again.shape[0] == 2 and torch.isfinite(again).all()
