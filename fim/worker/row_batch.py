@@ -119,7 +119,8 @@ class RowBatch:
                 ) -> Any:
         """Run `ids` (the same number per row; of row i only its first `counts[i]` are real,
         the rest padding) after each row's cached positions; the logits [rows, vocab] after
-        each row's last real id."""
+        each row's last real id. A Llama model runs only the real ids (`packed_forward`);
+        others run transformers' forward on the padded rows."""
         import torch
 
         new = len(ids[0])
