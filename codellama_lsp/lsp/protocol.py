@@ -10,6 +10,9 @@
   next-edit methods) reach their handler as the plain JSON value: pygls would rebuild them as
   namedtuples, defining a class per JSON object of every message (about 0.3 ms a request, on
   the event loop while a completion generates), which the handlers only turn back into dicts.
+- Messages are routed to pygls's handlers without its `isinstance` checks against
+  runtime-checkable Protocols (`pygls_compat.route`): 65 µs each on Python 3.11, ahead of every
+  keystroke's completion.
 - Open documents are kept by `codellama_lsp.lsp.documents` (which applies each change once, in one
   place), not also by pygls's workspace (`pygls_compat.DocumentsNotKept`).
 
@@ -27,7 +30,7 @@ from lsprotocol.types import ErrorCodes
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage
 
-from codellama_lsp.lsp.pygls_compat import DocumentsNotKept, is_shut_down, send_error
+from codellama_lsp.lsp.pygls_compat import DocumentsNotKept, is_shut_down, route, send_error
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,10 @@ class CodeLlamaProtocol(DocumentsNotKept):
     def handle_message(self, message: Any) -> None:
         if message is _ANSWERED or not self._in_lifecycle(message):
             return
-        super().handle_message(message)
+        if getattr(message, "jsonrpc", None) != self.VERSION or is_shut_down(self):
+            super().handle_message(message)  # pygls drops it (after shutdown, all but exit)
+            return
+        route(self, message)
 
     def _in_lifecycle(self, message: Any) -> bool:
         """Whether `message` may be served now; a request that may not is answered."""
