@@ -65,9 +65,13 @@ class Document:
         return replaced
 
     def _replace(self, start: int, end: int, text: str) -> None:
-        # The one place where edits land: the text and its tree change together.
+        # The one place where edits land: the text, its tree and its line index change together.
+        index = self._index if self._index is not None and self._index.text is self.text \
+            else None
         self.parsed.apply_edit(start, end, text)
         self.text = self.parsed.text
+        if index is not None:
+            self._index = index.edited(start, end, text, self.text)
         self.last_edit_offset = start
 
 

@@ -76,3 +76,23 @@ def test_position_offset_round_trip(text, data, encoding):
     line, character = index.position(offset, encoding)
     assert index.offset(line, character, encoding) == offset
     assert units(text[index.starts[line]:offset], encoding) == character
+
+
+@given(texts, texts, st.data())
+def test_an_edited_index_is_the_index_of_the_edited_text(text, new_text, data):
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    after = text[:start] + new_text + text[end:]
+    edited = LineIndex(text).edited(start, end, new_text, after)
+    assert edited.text is after
+    assert edited.starts == LineIndex(after).starts
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 4),
+                          st.sampled_from(["", "x", "\n", "ab\n\ncd", "😀\n"])), max_size=12))
+def test_a_document_keeps_its_index_in_step_through_changes(changes):
+    document = Document("file:///x", "python", 1, "def f():\n    return 1\n\nx = f()\n")
+    for line, character, length, text in changes:
+        start = (line, character)
+        document.apply(Change(text, start, (line, character + length)), Encoding.UTF16)
+        assert document.index.starts == LineIndex(document.text).starts
