@@ -70,6 +70,7 @@ def test_edited_tree_equals_a_fresh_parse_after_random_edits():
         end = min(len(document.text), start + rng.randrange(6))
         document.apply_edit(start, end, rng.choice(pieces))
         assert document.last_parse.incremental
+        assert document.tree.root_node.text == document.text.encode()  # what was parsed
     fresh = ParsedDocument(document.text, "typescript")
     assert str(document.tree.root_node) == str(fresh.tree.root_node)
     assert document.tree.root_node.end_byte == len(document.text.encode())
