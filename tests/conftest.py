@@ -86,3 +86,19 @@ def ref(codellama_tokenizer_path):
     from tests.support.reference import ReferenceTokenizer
 
     return ReferenceTokenizer(codellama_tokenizer_path)
+
+
+@pytest.fixture(autouse=True)
+def no_model_loading_left_behind(request):
+    """A test must not leave a model loading in a thread of the test process: it would load on
+    beside later tests, whose torch state (the default device and dtype while transformers
+    builds a model) it shares, and fail them at random."""
+    import threading
+
+    before = {thread for thread in threading.enumerate() if thread.name == "model-loading"}
+    yield
+    left = [thread for thread in threading.enumerate()
+            if thread.name == "model-loading" and thread not in before and thread.is_alive()]
+    for thread in left:
+        thread.join(timeout=30)
+    assert not left, f"{request.node.nodeid} left a model loading in a thread (joined now)"
