@@ -46,6 +46,29 @@ def test_pypi_packages_are_listed_with_version_and_licence_and_never_held_out_co
     assert set(corpus.held_out) == set(HELD_OUT)
 
 
+def test_a_repeated_package_is_trained_on_that_many_times_an_epoch(monkeypatch):
+    from importlib.metadata import version
+
+    from fim.training import corpus as corpus_module
+
+    monkeypatch.setattr(corpus_module, "PYPI", [("pip", version("pip"), "MIT")])
+    monkeypatch.setattr(corpus_module, "REPEATS", {"pip": 3})
+    corpus = corpus_module.load_corpus(None, packages=True)
+    (pip,) = corpus.manifest()["packages"]
+    assert pip["repeats"] == 3
+    texts = corpus.train_texts()
+    assert len(texts) == len(corpus.train) + 3 * len(pip["files"])
+    first = texts[len(corpus.train)]
+    assert texts.count(first) >= 3
+
+
+def test_every_repeated_package_is_listed():
+    from fim.training.corpus import PYPI, REPEATS
+
+    assert set(REPEATS) <= {name for name, _, _ in PYPI}
+    assert all(isinstance(times, int) and times >= 1 for times in REPEATS.values())
+
+
 def test_a_package_at_another_version_is_refused_with_the_install_line(monkeypatch):
     from fim.training import corpus as corpus_module
 
