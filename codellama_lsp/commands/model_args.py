@@ -192,6 +192,13 @@ def non_negative_float(value: str) -> float:
     return number
 
 
+def positive_float(value: str) -> float:
+    number = _float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value}")
+    return number
+
+
 def device(value: str) -> str:
     try:
         return check_device(value)

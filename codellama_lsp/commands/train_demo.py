@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from codellama_lsp.commands.model_args import positive_int
+from codellama_lsp.commands.model_args import positive_float, positive_int
 from codellama_lsp.errors import UserError
 from fim.training.model import SHAPES
 from fim.training.train import TrainOptions
@@ -45,6 +45,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "per token but learn less per token early on")
     parser.add_argument("--max-steps", type=positive_int,
                         help="stop after N steps in total (default: when --minutes are spent)")
+    parser.add_argument("--init-from", type=Path, metavar="MODEL_DIR",
+                        help="start a new run from a model directory of the same --shape (its "
+                        "weights and tokenizer; e.g. fim/demo_model), with a fresh optimizer and "
+                        "schedule (default: random weights; an OUT/checkpoint is resumed instead)")
+    parser.add_argument("--learning-rate", type=positive_float, default=TrainOptions.learning_rate,
+                        help="peak learning rate, reached after the warm-up and decayed to a "
+                        f"tenth over the run (default {TrainOptions.learning_rate:g}; lower it "
+                        "with --init-from)")
     parser.add_argument("--compile", choices=["on", "off"], default="on",
                         help="torch.compile the training step (needs a C++ compiler; the first "
                         "step then takes a minute; off: slower steps that start at once)")
@@ -59,11 +67,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--corpus {args.corpus}: not a directory")
     if args.minutes <= 0:
         raise UserError("--minutes must be positive")
+    if args.init_from is not None and not args.init_from.is_dir():
+        raise UserError(f"--init-from {args.init_from}: not a directory")
     shapes = _sweep_shapes(args.sweep) if args.sweep else []
     options = TrainOptions(out=args.out, minutes=args.minutes, corpus=args.corpus,
                            packages=args.packages, shape=args.shape, seed=args.seed,
                            max_steps=args.max_steps, batch_rows=args.batch_rows,
-                           threads=args.threads, compile=args.compile == "on")
+                           threads=args.threads, compile=args.compile == "on",
+                           learning_rate=args.learning_rate, init_from=args.init_from)
     try:
         if shapes:
             from fim.training.sweep import sweep

@@ -1,8 +1,10 @@
 """The training loop: fixed seed, checkpoint and resume, a progress bar, a loss curve.
 
 `train(TrainOptions(out=...))` writes into `out`: `tokenizer.model`, `checkpoint/` (resumed from
-when present), `model/` (config.json, tokenizer.model, model.safetensors in float16, the corpus
-and training manifests) and `loss.png`. The step itself is `fim.training.step`.
+when present; otherwise, with `init_from`, the run starts from that model's weights and tokenizer
+with a fresh optimizer and schedule), `model/` (config.json, tokenizer.model, model.safetensors
+in float16, the corpus and training manifests) and `loss.png`. The step itself is
+`fim.training.step`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ CHECKPOINT_FORMAT = 2  # 2: float32 master weights and a bfloat16 model (1 had n
 
 
 class CheckpointError(Exception):
-    """A checkpoint this version cannot resume from."""
+    """A checkpoint this version cannot resume from, or a model it cannot start from."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class TrainOptions:
     threads: int = 1
     compile: bool = True  # torch.compile the step (inductor); off: eager, for quick runs
     compile_backend: str = "inductor"  # torch.compile's backend
+    init_from: Path | None = None  # a model directory (of this shape) to start a new run from
 
 
 @dataclass
@@ -74,11 +77,20 @@ def train(options: TrainOptions) -> Path:
     shape = SHAPES[options.shape]
     corpus = load_corpus(options.corpus, options.packages)
     texts = corpus.train_texts()
+    starting = options.init_from is not None and not (options.out / "checkpoint").is_dir()
+    if starting:
+        _check_shape(options, shape)
+        _take_tokenizer(options)
     tokenizer = _tokenizer(options, texts, shape)
     torch.manual_seed(options.seed)
     from transformers import LlamaForCausalLM
 
     model = LlamaForCausalLM(llama_config(shape, tokenizer.vocab_size))
+    if starting:
+        _take_weights(model, options)
+    elif options.init_from is not None:
+        print(f"{options.out / 'checkpoint'} exists: resuming it (--init-from starts only a new "
+              "run)", file=sys.stderr)
     stepper = Stepper(model, options.learning_rate, options.compile, options.compile_backend)
     state = _resume(options.out / "checkpoint", stepper)
     documents = _documents(texts, shape)
@@ -98,6 +110,70 @@ def _tokenizer(options: TrainOptions, texts: list[str], shape: Shape) -> Tokeniz
               file=sys.stderr)
         train_tokenizer(texts, path, shape.vocab_size, options.seed)
     return load_tokenizer(path)
+
+
+def _check_shape(options: TrainOptions, shape: Shape) -> None:
+    """Refuse an `init_from` model of another shape before anything is written."""
+    from transformers import LlamaConfig
+
+    assert options.init_from is not None
+    if not (options.init_from / "config.json").is_file():
+        raise CheckpointError(f"--init-from {options.init_from}: no config.json there (a model "
+                              "directory, such as OUT/model of an earlier run, is needed)")
+    try:
+        config = LlamaConfig.from_pretrained(str(options.init_from))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"--init-from {options.init_from}: no model config there "
+                              f"({str(exc).splitlines()[0]})") from None
+    found = (config.num_hidden_layers, config.hidden_size, config.intermediate_size)
+    wanted = (shape.layers, shape.hidden, shape.intermediate)
+    if found != wanted:
+        raise CheckpointError(
+            f"--init-from {options.init_from}: its model has {found[0]} layers of width "
+            f"{found[1]} (feed-forward {found[2]}); --shape {options.shape} has {wanted[0]} of "
+            f"{wanted[1]} ({wanted[2]})")
+
+
+def _take_tokenizer(options: TrainOptions) -> None:
+    """Use the `init_from` model's tokenizer: its weights only make sense with it."""
+    import shutil
+
+    assert options.init_from is not None
+    source = options.init_from / "tokenizer.model"
+    target = options.out / "tokenizer.model"
+    if not source.is_file():
+        raise CheckpointError(f"--init-from {options.init_from}: no tokenizer.model there")
+    if target.is_file() and target.read_bytes() != source.read_bytes():
+        raise CheckpointError(
+            f"--init-from {options.init_from}: {target} is another tokenizer; train into a new "
+            "folder")
+    options.out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def _take_weights(model, options: TrainOptions) -> None:
+    """Load the `init_from` model's weights into `model`, which must be of the same shape."""
+    from transformers import LlamaForCausalLM
+
+    try:
+        earlier = LlamaForCausalLM.from_pretrained(options.init_from)
+        model.load_state_dict(earlier.state_dict())
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(
+            f"--init-from {options.init_from}: not a model of shape {options.shape} "
+            f"({str(exc).splitlines()[0]})") from None
+    print(f"starting from the weights of {options.init_from}", file=sys.stderr)
+
+
+def _earlier_training(options: TrainOptions) -> dict | None:
+    """The `init_from` model's own training manifest, so that the chain of runs is on record."""
+    if options.init_from is None:
+        return None
+    path = options.init_from / "training.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _documents(texts: list[str], shape: Shape) -> list[str]:
@@ -225,6 +301,7 @@ def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, 
          "tokens_per_s": state.tokens_per_s,
          "first_loss": round(state.losses[0][1], 4) if state.losses else None,
          "final_loss": _recent_loss(state), "held_out_loss": held_out,
+         "init_from": _earlier_training(options),
          "machine": f"{platform.processor() or platform.machine()}, "
                     f"{options.threads} threads, torch {torch.__version__}"}, indent=1) + "\n")
     plot_losses(state.losses, options.out / "loss.png")

@@ -97,3 +97,48 @@ def test_a_sweep_of_unknown_or_mixed_shapes_is_one_line(tmp_path):
     for shapes, says in (("demo,nope", "choose shapes from"), ("demo,smoke", "vocabulary")):
         out = run_cli("train-demo", str(tmp_path / "run"), "--sweep", shapes)
         assert out.returncode == 2 and says in out.stderr, out.stderr
+
+
+@pytest.mark.slow
+def test_a_new_run_starts_from_an_earlier_model_and_then_resumes_its_own(tmp_path, corpus):
+    common = ["--corpus", str(corpus), "--shape", "smoke", "--compile", "off"]
+    first = run_cli("train-demo", str(tmp_path / "first"), *common, "--max-steps", "12",
+                    timeout=600)
+    assert first.returncode == 0, first.stderr
+    earlier = tmp_path / "first" / "model"
+    before = json.loads((earlier / "training.json").read_text())
+
+    out_dir = tmp_path / "second"
+    second = run_cli("train-demo", str(out_dir), *common, "--max-steps", "4", "--seed", "1",
+                     "--init-from", str(earlier), "--learning-rate", "1e-4", timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert "starting from the weights of" in second.stderr
+    after = json.loads((out_dir / "model" / "training.json").read_text())
+    # It starts where the earlier run ended, not from random weights.
+    assert after["first_loss"] < before["first_loss"] - 0.3
+    assert after["init_from"]["steps"] == 12 and after["steps"] == 4
+    assert after["options"]["learning_rate"] == "0.0001"
+    assert (out_dir / "tokenizer.model").read_bytes() == (earlier / "tokenizer.model").read_bytes()
+
+    again = run_cli("train-demo", str(out_dir), *common, "--max-steps", "6",
+                    "--init-from", str(earlier), timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stderr and "at step 4" in again.stderr
+
+
+def test_a_model_of_another_shape_or_no_model_is_refused_before_anything_is_written(tmp_path,
+                                                                                    corpus):
+    import fim
+
+    demo_model = Path(fim.__file__).parent / "demo_model"
+    (tmp_path / "empty").mkdir()
+    for init_from, says in ((tmp_path / "empty", "no config.json"),
+                            (tmp_path / "nope", "not a directory"),
+                            (demo_model, "--shape smoke has 2 of 64")):
+        out = run_cli("train-demo", str(tmp_path / "run"), "--corpus", str(corpus), "--shape",
+                      "smoke", "--init-from", str(init_from), "--compile", "off", timeout=600)
+        assert out.returncode == 2 and says in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+        assert not (tmp_path / "run" / "tokenizer.model").exists()
+    bad_rate = run_cli("train-demo", str(tmp_path / "run"), "--learning-rate", "-1")
+    assert bad_rate.returncode == 2 and "must be a number above 0" in bad_rate.stderr
