@@ -67,6 +67,7 @@ class State:
     elapsed_s: float = 0.0
     losses: list[tuple[int, float]] = field(default_factory=list)
     tokens_per_s: int = 0  # the last run's speed (after its first step)
+    init_from: dict | None = None  # the training manifest of the model the run started from
 
 
 def train(options: TrainOptions) -> Path:
@@ -77,7 +78,8 @@ def train(options: TrainOptions) -> Path:
     shape = SHAPES[options.shape]
     corpus = load_corpus(options.corpus, options.packages)
     texts = corpus.train_texts()
-    starting = options.init_from is not None and not (options.out / "checkpoint").is_dir()
+    checkpoint = options.out / "checkpoint"
+    starting = options.init_from is not None and not _checkpoint_file(checkpoint).is_file()
     if starting:
         _check_shape(options, shape)
         _take_tokenizer(options)
@@ -89,10 +91,12 @@ def train(options: TrainOptions) -> Path:
     if starting:
         _take_weights(model, options)
     elif options.init_from is not None:
-        print(f"{options.out / 'checkpoint'} exists: resuming it (--init-from starts only a new "
-              "run)", file=sys.stderr)
+        print(f"{checkpoint} exists: resuming it (--init-from starts only a new run)",
+              file=sys.stderr)
     stepper = Stepper(model, options.learning_rate, options.compile, options.compile_backend)
-    state = _resume(options.out / "checkpoint", stepper)
+    state = _resume(checkpoint, stepper)
+    if starting:
+        state.init_from = _earlier_training(options)
     documents = _documents(texts, shape)
     rows = packed_rows(tokenizer, documents, shape.context, options.seed)
     rows = itertools.islice(rows, state.rows, None)
@@ -167,8 +171,7 @@ def _take_weights(model, options: TrainOptions) -> None:
 
 def _earlier_training(options: TrainOptions) -> dict | None:
     """The `init_from` model's own training manifest, so that the chain of runs is on record."""
-    if options.init_from is None:
-        return None
+    assert options.init_from is not None
     path = options.init_from / "training.json"
     try:
         return json.loads(path.read_text())
@@ -239,13 +242,17 @@ def _save_checkpoint(directory: Path, stepper: Stepper, state: State) -> None:
     partial = directory / "state.pt.partial"
     torch.save({"format": CHECKPOINT_FORMAT, **stepper.state_dict(), "state": asdict(state)},
                partial)
-    partial.replace(directory / "state.pt")  # a crash mid-write leaves the last one intact
+    partial.replace(_checkpoint_file(directory))  # a crash mid-write leaves the last one intact
+
+
+def _checkpoint_file(directory: Path) -> Path:
+    return directory / "state.pt"
 
 
 def _resume(directory: Path, stepper: Stepper) -> State:
     import torch
 
-    path = directory / "state.pt"
+    path = _checkpoint_file(directory)
     if not path.is_file():
         return State()
     saved = torch.load(path, weights_only=False)
@@ -301,7 +308,7 @@ def _export(options: TrainOptions, model, tokenizer: Tokenizer, corpus: Corpus, 
          "tokens_per_s": state.tokens_per_s,
          "first_loss": round(state.losses[0][1], 4) if state.losses else None,
          "final_loss": _recent_loss(state), "held_out_loss": held_out,
-         "init_from": _earlier_training(options),
+         "init_from": state.init_from,
          "machine": f"{platform.processor() or platform.machine()}, "
                     f"{options.threads} threads, torch {torch.__version__}"}, indent=1) + "\n")
     plot_losses(state.losses, options.out / "loss.png")

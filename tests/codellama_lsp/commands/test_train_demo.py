@@ -124,6 +124,11 @@ def test_a_new_run_starts_from_an_earlier_model_and_then_resumes_its_own(tmp_pat
                     "--init-from", str(earlier), timeout=600)
     assert again.returncode == 0, again.stderr
     assert "resuming from" in again.stderr and "at step 4" in again.stderr
+    # Resumed without the option, the record of where the run started stays.
+    last = run_cli("train-demo", str(out_dir), *common, "--max-steps", "7", timeout=600)
+    assert last.returncode == 0, last.stderr
+    assert json.loads((out_dir / "model" / "training.json").read_text())["init_from"]["steps"] \
+        == 12
 
 
 def test_a_model_of_another_shape_or_no_model_is_refused_before_anything_is_written(tmp_path,
