@@ -9,6 +9,8 @@ rules in order:
 1. one line (mode `line`) stops at the first newline;
 2. a block (mode `block`) drops the lines from where they repeat the suffix's next lines, then
    stops where the enclosing scope ends (by the tree where there is one, else by indentation);
+   one statement (mode `statement`) does the same and also stops where its first statement
+   ends (a compound statement with its body; by the tree, else by indentation and brackets);
 3. the part that overlaps the rest of the cursor's line is not inserted twice;
 4. repetitive lines and blocks at the end are kept once;
 5. trailing whitespace is trimmed; an empty result is no result (None).
@@ -21,11 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from codellama_lsp.completion.item_range import rest_of_line
 from codellama_lsp.completion.policy import Mode
 from codellama_lsp.syntax.parsed import ParsedDocument
 from codellama_lsp.syntax.scope_end import scope_end
+from codellama_lsp.syntax.statement_end import first_statement_end
 from fim.prompt import to_lf
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -43,10 +47,23 @@ class CleanupContext:
     # Where the enclosing scope ends in a completion (index into it), by the tree; None: the
     # tree cannot tell (no tree, a parse error) and indentation decides.
     scope_end: Callable[[str], int | None] | None = None
+    # Where the completion's first statement ends in it, by the tree; None as above.
+    statement_end: Callable[[str], int | None] | None = None
+
+
+def document_cleanup_context(mode: Mode, document: ParsedDocument,
+                             offset: int) -> CleanupContext:
+    """The context for a cursor at `offset` of `document`, with its tree's scope and statement
+    ends."""
+    return cleanup_context(mode, document.text, offset,
+                           partial(tree_scope_end, document, offset),
+                           partial(first_statement_end, document, offset))
 
 
 def cleanup_context(mode: Mode, text: str, offset: int,
-                    scope_end: Callable[[str], int | None] | None = None) -> CleanupContext:
+                    scope_end: Callable[[str], int | None] | None = None,
+                    statement_end: Callable[[str], int | None] | None = None
+                    ) -> CleanupContext:
     """The context for a cursor at `offset` of a document's `text` (any line ends): its line
     and the next lines, which is all the rules read."""
     line_start = text.rfind("\n", 0, offset) + 1
@@ -57,7 +74,7 @@ def cleanup_context(mode: Mode, text: str, offset: int,
             end = len(text)
             break
     return CleanupContext(mode, to_lf(text[line_start:offset]), to_lf(text[offset:end]),
-                          scope_end)
+                          scope_end, statement_end)
 
 
 def clean(text: str, context: CleanupContext) -> str | None:
@@ -69,6 +86,8 @@ def clean(text: str, context: CleanupContext) -> str | None:
         text = stop_at_newline(text)
     else:
         text = drop_suffix_repeats(text, context.prefix, context.suffix)
+        if context.mode is Mode.STATEMENT:
+            text = limit_to_statement(text, context)
         text = limit_to_scope(text, context)
     text = drop_line_overlap(text, rest_of_line(context.suffix, 0))
     text = drop_repetition(text, line_before(context.prefix))
@@ -123,6 +142,43 @@ def limit_to_scope(text: str, context: CleanupContext) -> str:
     if cut is not None:
         return text[:cut]
     return limit_by_indentation(text, line_before(context.prefix))
+
+
+def limit_to_statement(text: str, context: CleanupContext) -> str:
+    """One statement stops where it ends: by the tree, else by indentation and brackets."""
+    cut = context.statement_end(text) if context.statement_end is not None else None
+    if cut is not None:
+        return text[:cut]
+    return statement_by_indentation(text, line_before(context.prefix))
+
+
+_CONTINUATIONS = re.compile(r"^(else|elif|except|finally|catch)\b")
+
+
+def statement_by_indentation(text: str, before: str) -> str:
+    """Stop at the first line that starts a new statement: indented no deeper than the first
+    line, with every bracket opened before it closed, after a line that is not a decorator,
+    and not an `else`/`elif`/`except`/`finally`/`catch` of the statement."""
+    lines = text.split("\n")
+    base = _width(before + lines[0]) if lines[0].strip() else _width(before)
+    depth = _bracket_depth(lines[0])
+    previous = lines[0].strip()
+    for i, line in enumerate(lines[1:], start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if depth <= 0 and _width(line) <= base and not previous.startswith("@") \
+                and not _CONTINUATIONS.match(stripped):
+            return "\n".join(lines[:i])
+        depth += _bracket_depth(line)
+        previous = stripped
+    return text
+
+
+def _bracket_depth(line: str) -> int:
+    """Brackets the line opens minus those it closes (strings and comments not told apart:
+    the tree does that where there is one)."""
+    return sum(line.count(c) for c in _OPENERS) - sum(line.count(c) for c in _CLOSERS)
 
 
 def limit_by_indentation(text: str, before: str,

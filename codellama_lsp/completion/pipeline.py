@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import partial
 
-from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
+from codellama_lsp.completion.cleanup import clean, document_cleanup_context
 from codellama_lsp.completion.cursor_prompt import DocumentPrompt, document_prompt
 from codellama_lsp.completion.policy import Decision, Mode, decide
 from codellama_lsp.completion.snippets import SnippetSource
@@ -74,8 +73,7 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
     if cancel is not None:
         request.cancel = cancel
     result = engine.generate(request)
-    context = cleanup_context(decision.mode, text, offset,
-                              partial(tree_scope_end, document, offset))
+    context = document_cleanup_context(decision.mode, document, offset)
     cleaned = clean(result.text, context)
     if cleaned is None or result.stop_reason == StopReason.CANCELLED:
         return None

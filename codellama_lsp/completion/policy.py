@@ -1,17 +1,26 @@
 """What to complete at a cursor: nothing, one line, or a block. The rules, in the order they
 are tried (the README has them as a table):
 
-| # | where the cursor is                                          | mode  |
-|---|--------------------------------------------------------------|-------|
-| 1 | a word character right of the cursor (in or before a word)   | none  |
-| 2 | inside a string or a comment (by the tree)                   | line  |
-| 3 | mid-line: text other than whitespace right of the cursor     | line  |
-| 4 | an empty line (only indentation left of the cursor)          | block |
-| 5 | end of a line that opens a block (`:` of a Python compound    | block |
-|   | statement, `{`, `case ...:`, Bash `then`/`do`)               |       |
-| 6 | end of any other line                                        | line  |
+| # | where the cursor is                                          | mode      |
+|---|--------------------------------------------------------------|-----------|
+| 1 | a word character right of the cursor (in or before a word)   | none      |
+| 2 | inside a string or a comment (by the tree)                   | line      |
+| 3 | mid-line: text other than whitespace right of the cursor     | line      |
+| 4 | an empty line that starts an empty block (the line above      | block     |
+|   | opens a block, none of whose lines follow) or ends the text   |           |
+| 5 | an empty line above lines indented deeper than the line above | line      |
+|   | it (what is missing is their block's header)                  |           |
+| 6 | any other empty line (between statements)                     | statement |
+| 7 | end of a line that opens a block (`:` of a Python compound    | block     |
+|   | statement, `{`, `case ...:`, Bash `then`/`do`)               |           |
+| 8 | end of any other line                                        | line      |
 
-Without a tree (unknown language, very large file) rule 2 is skipped; the others read the text.
+Between statements the suggestion is one statement (a compound one with its body), as Copilot
+offers several lines only at the start of an empty block: a run of lines there mostly repeats
+or contradicts the code that follows.
+
+Without a tree (unknown language, very large file) rule 2 is skipped and a Python header over
+several lines is not seen to open a block; the others read the text.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from codellama_lsp.syntax.parsed import ParsedDocument
 class Mode(str, enum.Enum):
     NONE = "none"
     LINE = "line"
+    STATEMENT = "statement"
     BLOCK = "block"
 
 
@@ -36,6 +46,7 @@ class Decision:
 
 
 _WORD = re.compile(r"\w")
+_NON_BLANK = re.compile(r"\S")
 _PY_BLOCK_START = re.compile(r"^(async\s+)?(def|class|if|elif|else|for|while|try|except|finally|"
                              r"with|match|case)\b")
 _PY_COMPOUND = {"function_definition", "class_definition", "if_statement", "elif_clause",
@@ -61,12 +72,63 @@ def decide(text: str, offset: int, document: ParsedDocument | None = None) -> De
         return Decision(Mode.LINE, "inside a string or comment")
     if after.strip():
         return Decision(Mode.LINE, "mid-line")
-    if not before.strip():
-        return Decision(Mode.BLOCK, "empty line")
     language = document.language.name if document and document.language else None
+    if not before.strip():
+        return _empty_line(text, line_start, line_end, language, document)
     if opens_block(before, language, document, offset):
         return Decision(Mode.BLOCK, "after a line that opens a block")
     return Decision(Mode.LINE, "end of a line")
+
+
+def _empty_line(text: str, line_start: int, line_end: int, language: str | None,
+                document: ParsedDocument | None) -> Decision:
+    """Rules 4 to 6 (an empty line)."""
+    below = _NON_BLANK.search(text, line_end)
+    if below is None:
+        return Decision(Mode.BLOCK, "empty line at the end of the text")
+    above, above_end = _without_comment(*_line_above(text, line_start), document)
+    next_line = text[text.rfind("\n", 0, below.start()) + 1:below.start()]
+    deeper = bool(above) and _indent_width(next_line) > _indent_width(above)
+    if above and opens_block(above, language, document, above_end):
+        if not deeper:
+            return Decision(Mode.BLOCK, "empty line that starts an empty block")
+    elif deeper:
+        return Decision(Mode.LINE, "empty line above lines indented deeper: their header")
+    return Decision(Mode.STATEMENT, "empty line between statements")
+
+
+def _line_above(text: str, line_start: int) -> tuple[str, int]:
+    """The nearest non-blank line above the line starting at `line_start` (trailing
+    whitespace off; "" for none) and where it ends, read back line by line: the cost is the
+    distance, not the text's size."""
+    end = line_start - 1
+    while end >= 0:
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end].rstrip()
+        if line.strip():
+            return line, start + len(line)
+        end = start - 1
+    return "", 0
+
+
+def _without_comment(line: str, end: int,
+                     document: ParsedDocument | None) -> tuple[str, int]:
+    """The line (ending at character `end`) without a comment at its end, by the tree (`if x:
+    # why` opens a block); as it is without a tree."""
+    if document is None or document.tree is None or not line:
+        return line, end
+    at = document.byte_offset(end)
+    node = document.tree.root_node.descendant_for_byte_range(at - 1, at)
+    if node is None or "comment" not in node.type:
+        return line, end
+    start = end - len(line)
+    code = document.text[start:max(start, document.char_offset(node.start_byte))].rstrip()
+    return code, start + len(code)
+
+
+def _indent_width(line: str) -> int:
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return indent.count(" ") + 8 * indent.count("\t")
 
 
 def in_string_or_comment(document: ParsedDocument, offset: int) -> bool:

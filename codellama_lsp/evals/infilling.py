@@ -7,10 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from functools import partial
 
 from codellama_lsp.commands.model_args import add_setting_option
-from codellama_lsp.completion.cleanup import clean, cleanup_context, tree_scope_end
+from codellama_lsp.completion.cleanup import clean, document_cleanup_context
 from codellama_lsp.completion.cursor_prompt import document_prompt
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.syntax.parsed import ParsedDocument
@@ -50,11 +49,10 @@ def infill(engine: Engine, document: ParsedDocument, offset: int, variant: Varia
     fmt = choose_format(engine.tokenizer, variant.fim == "spm")
     built = document_prompt(engine.tokenizer, document, offset, fmt, engine.context_window,
                             max_new_tokens, heal=variant.heal and engine.can_heal)
-    stop = ["\n"] if decision.mode is not Mode.BLOCK else []
+    stop = [] if decision.mode in (Mode.BLOCK, Mode.STATEMENT) else ["\n"]
     result = engine.generate(GenerationRequest(built.prompt.ids, max_new_tokens, 0.0, 1.0,
                                                stop, heal_text=built.prompt.heal_text))
-    context = cleanup_context(decision.mode, text, offset,
-                              partial(tree_scope_end, document, offset))
+    context = document_cleanup_context(decision.mode, document, offset)
     cleaned = clean(result.text, context)
     return Infill(to_lf(result.text), cleaned or "", decision.mode)
 

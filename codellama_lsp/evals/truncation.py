@@ -20,14 +20,12 @@ import random
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from codellama_lsp.commands.model_args import non_negative_int, positive_int, seed
 from codellama_lsp.completion.cleanup import (
     clean,
-    cleanup_context,
-    tree_scope_end,
+    document_cleanup_context,
     trim_trailing_whitespace,
 )
 from codellama_lsp.completion.policy import decide
@@ -187,8 +185,7 @@ def run_hole(document: ParsedDocument, hole: Hole,
 def complete_text(document: ParsedDocument, offset: int, answer: str) -> str | None:
     """What the user sees for the model answer `answer` at `offset` (policy, then clean-up)."""
     decision = decide(document.text, offset, document)
-    context = cleanup_context(decision.mode, document.text, offset,
-                              partial(tree_scope_end, document, offset))
+    context = document_cleanup_context(decision.mode, document, offset)
     return clean(answer, context)
 
 

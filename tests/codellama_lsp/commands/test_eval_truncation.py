@@ -61,22 +61,28 @@ def test_a_line_that_closes_a_function_literal_and_calls_it():
 
 
 def test_a_clean_up_that_does_nothing_fails_the_eval(monkeypatch):
-    """The figures measure the clean-up: without the suffix rule most block holes fail."""
+    """The figures measure the clean-up: block holes between statements are recovered by the
+    statement rule, or else by the suffix rule; without both most of them fail."""
     import codellama_lsp.completion.cleanup as pp
 
     monkeypatch.setattr(pp, "drop_suffix_repeats", lambda text, prefix, suffix: text)
+    report = evaluate([DATA / "router.js"], holes=15, seed=0).as_dict()
+    assert report["total"]["block"]["rate"] >= 0.85
+    monkeypatch.setattr(pp, "limit_to_statement", lambda text, context: text)
     report = evaluate([DATA / "router.js"], holes=15, seed=0).as_dict()
     assert report["total"]["block"]["rate"] < 0.5
 
 
 def test_scope_run_on_measures_the_scope_rule(monkeypatch):
-    """A model that skips the rest of the body: only the scope rule can cut it there."""
+    """A model that skips the rest of the body: only the scope rule (or, between statements,
+    the statement rule) can cut it there."""
     import codellama_lsp.completion.cleanup as pp
 
     files = [DATA / "router.js", DATA / "queue.go", STDLIB / "textwrap.py"]
     report = evaluate(files, holes=15, seed=0, run_on="scope").as_dict()
     assert report["total"]["block"]["rate"] >= 0.85
     monkeypatch.setattr(pp, "limit_to_scope", lambda text, context: text)
+    monkeypatch.setattr(pp, "limit_to_statement", lambda text, context: text)
     report = evaluate(files, holes=15, seed=0, run_on="scope").as_dict()
     assert report["total"]["block"]["rate"] < 0.7
 

@@ -23,9 +23,7 @@ def shown(language: str, source: str, answer: str) -> str | None:
     text, offset = split_cursor(source)
     document = ParsedDocument(text, language)
     mode = decide(text, offset, document).mode
-    context = pp.CleanupContext(mode, text[:offset], text[offset:],
-                                scope_end=partial(pp.tree_scope_end, document, offset))
-    return pp.clean(answer, context)
+    return pp.clean(answer, pp.document_cleanup_context(mode, document, offset))
 
 
 GOLDEN = {
@@ -83,6 +81,24 @@ GOLDEN = {
          "\n      1, 2,\n    };\n    int y = 3;\n", "\n      1, 2,\n    };"),
         ("go", "package a\n\nvar cfg = Config{█\n", "\n\tPort: 80,\n}\n\nfunc other() {}\n",
          "\n\tPort: 80,\n}"),
+    ],
+    # Between statements, one statement: a compound one with its body and its clauses.
+    "statement_stops_where_it_ends": [
+        ("python", "x = 1\n█\ny = 2\n", "z = 3\nw = 4\nv = 5", "z = 3"),
+        ("python", "def f(xs):\n    t = 0\n    █\n    return t\n",
+         "for x in xs:\n        t += x\n    print(t)\n    t += 1", "for x in xs:\n        t += x"),
+        ("python", "def f(a):\n    █\n    return a\n",
+         "if a:\n        b()\n    else:\n        c()\n    d()", "if a:\n        b()\n    else:\n        c()"),
+        ("python", "class A:\n    x = 1\n    █\n    y = 2\n",
+         "@property\n    def g(self):\n        return 1\n    z = 3", "@property\n    def g(self):\n        return 1"),
+        ("python", "x = 1\n█\ny = 2\n", "# the total\ntotal = f(1,\n          2)  # two\nw = 4",
+         "# the total\ntotal = f(1,\n          2)  # two"),
+        ("typescript", "function f() {\n  a();\n  █\n  b();\n}\n",
+         "if (x) {\n    c();\n  } else {\n    d();\n  }\n  e();", "if (x) {\n    c();\n  } else {\n    d();\n  }"),
+        ("java", "class A {\n  void f() {\n    a();\n    █\n    b();\n  }\n}\n",
+         "for (int i = 0; i < 3; i++) {\n      c(i);\n    }\n    d();", "for (int i = 0; i < 3; i++) {\n      c(i);\n    }"),
+        ("go", "package a\n\nfunc f() {\n\ta()\n\t█\n\tb()\n}\n",
+         "if x {\n\t\tc()\n\t}\n\td()", "if x {\n\t\tc()\n\t}"),
     ],
     # Lines that repeat the suffix's next lines are dropped.
     "suffix_repeats_are_dropped": [
@@ -186,6 +202,27 @@ def test_limit_by_indentation_on_an_empty_line_and_after_an_opener():
     assert pp.limit_by_indentation("\n  a();\n}\nb();", "f() {") == "\n  a();\n}"
     assert pp.limit_by_indentation("\n    a = 1\nb = 2", "def f():") == "\n    a = 1"
     assert pp.limit_by_indentation("x\n\ty\nz", "\t") == "x\n\ty"
+
+
+def test_statement_by_indentation_and_brackets():
+    assert pp.statement_by_indentation("a = 1\nb = 2", "") == "a = 1"
+    assert pp.statement_by_indentation("a = f(1,\n2)\nb = 2", "") == "a = f(1,\n2)"
+    assert pp.statement_by_indentation("if a:\n    b\n\nelse:\n    c\nd", "") == \
+        "if a:\n    b\n\nelse:\n    c"
+    assert pp.statement_by_indentation("@cache\ndef f():\n    pass\nx = 1", "") == \
+        "@cache\ndef f():\n    pass"
+    assert pp.statement_by_indentation("try {\n  a();\n} catch (e) {\n}\nb();", "  ") == \
+        "try {\n  a();\n} catch (e) {\n}"
+    assert pp.statement_by_indentation("a = 1", "") == "a = 1"
+
+
+def test_without_syntax_or_with_errors_the_statement_ends_by_indentation():
+    text, offset = split_cursor("x = 1\n█\ny = 2\n")
+    for document in (ParsedDocument(text, "notes.unknown"), ParsedDocument(text, "python")):
+        context = pp.document_cleanup_context(Mode.STATEMENT, document, offset)
+        # with the tree, the half-written last line is a parse error in the statement
+        assert pp.clean("if a:\n    b = (1,\n    c = [\nz = 3", context) == \
+            "if a:\n    b = (1,\n    c = ["
 
 
 def test_without_syntax_indentation_bounds_the_block():

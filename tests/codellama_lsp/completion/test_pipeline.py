@@ -18,14 +18,14 @@ pytestmark = pytest.mark.server
 
 
 def test_block_completion_is_cleaned_and_keeps_crlf(tiny_engine):
-    text = "def f(a):\r\n    \r\n    return b\r\n"
-    engine = ScriptedEngine(tiny_engine.tokenizer, "b = a * 2\n    c = b\n    return b\n")
+    text = "def f(a):\r\n    \r\n\r\nprint(f(1))\r\n"  # an empty block: a block is wanted
+    engine = ScriptedEngine(tiny_engine.tokenizer, "b = a * 2\n    c = b\n\nprint(f(1))\n")
     result = complete_in_document(engine, ParsedDocument(text, "python"), text.index("\r\n    "
                                                                                    "\r\n") + 6,
                                   CompletionOptions())
     assert result.mode is Mode.BLOCK
     assert result.text == "b = a * 2\r\n    c = b"
-    assert result.raw == "b = a * 2\n    c = b\n    return b\n"
+    assert result.raw == "b = a * 2\n    c = b\n\nprint(f(1))\n"
     assert "\r" not in result.prompt.text  # the model sees LF, as it was trained
     assert "\n" not in engine.requests[0].stop
 
@@ -33,7 +33,7 @@ def test_block_completion_is_cleaned_and_keeps_crlf(tiny_engine):
 @pytest.mark.parametrize("ends, newline", [(["\n", "\r\n", "\n", "\n"], "\n"),
                                            (["\r\n", "\n", "\r\n", "\r\n"], "\r\n")])
 def test_mixed_line_ends_complete_with_the_most_common_one(tiny_engine, ends, newline):
-    lines = ["def f(a):", "    ", "    return b", "", "print(f(1))"]
+    lines = ["def f(a):", "    ", "", "", "print(f(1))"]
     text = "".join(line + end for line, end in zip(lines, ends)) + lines[-1] + "\n"
     engine = ScriptedEngine(tiny_engine.tokenizer,
                             "b = a * 2\n    # double it\n    c = b\n# done\nprint(c)\n")

@@ -36,13 +36,31 @@ ROWS = [
     ("typescript", "function f(a: number) {\n  return g(a, █);\n}\n", Mode.LINE, "mid-line"),
     ("java", "class A {\n  int f(int a) { return g(█); }\n}\n", Mode.LINE, "mid-line"),
     ("go", "package a\n\nfunc f(a int) int {\n\treturn g(█)\n}\n", Mode.LINE, "mid-line"),
-    # 4. an empty line: a block
-    ("python", "def f(a):\n    █\n", Mode.BLOCK, "empty line"),
-    ("python", "x = 1\n█\ny = 2\n", Mode.BLOCK, "empty line"),
-    ("typescript", "function f(a: number) {\n  █\n}\n", Mode.BLOCK, "empty line"),
-    ("java", "class A {\n  void f() {\n    █\n  }\n}\n", Mode.BLOCK, "empty line"),
-    ("go", "package a\n\nfunc f() {\n\t█\n}\n", Mode.BLOCK, "empty line"),
-    # 5. the end of a line that opens a block: a block
+    # 4. an empty line that starts an empty block, or ends the text: a block
+    ("python", "def f(a):\n    █\n", Mode.BLOCK, "end of the text"),
+    ("python", "def f(a):\n    █\n\nprint(f(1))\n", Mode.BLOCK, "starts an empty block"),
+    ("python", "if x:  # why\n    █\ny = 2\n", Mode.BLOCK, "starts an empty block"),
+    ("python", "def f(\n    a,\n) -> int:\n    █\n\nx = 1\n", Mode.BLOCK, "starts an empty block"),
+    ("typescript", "function f(a: number) {\n  █\n}\n", Mode.BLOCK, "starts an empty block"),
+    ("java", "class A {\n  void f() {\n    █\n  }\n}\n", Mode.BLOCK, "starts an empty block"),
+    ("go", "package a\n\nfunc f() {\n\t█\n}\n", Mode.BLOCK, "starts an empty block"),
+    # 5. an empty line above lines indented deeper than the line above: one line (their header)
+    ("python", "def f(xs):\n    t = 0\n    █\n        t += 1\n    return t\n", Mode.LINE, "header"),
+    ("typescript", "function f() {\n  let t = 0;\n  █\n    t += 1;\n  }\n}\n", Mode.LINE,
+     "header"),
+    ("java", "class A {\n  void f() {\n    a();\n    █\n      b();\n    }\n  }\n}\n", Mode.LINE,
+     "header"),
+    ("go", "package a\n\nfunc f() {\n\ta()\n\t█\n\t\tb()\n\t}\n}\n", Mode.LINE, "header"),
+    # 6. any other empty line (between statements): one statement
+    ("python", "x = 1\n█\ny = 2\n", Mode.STATEMENT, "between statements"),
+    ("python", "def f(a):\n    █\n    return a\n", Mode.STATEMENT, "between statements"),
+    ("typescript", "function f() {\n  a();\n  █\n  b();\n}\n", Mode.STATEMENT,
+     "between statements"),
+    ("java", "class A {\n  void f() {\n    a();\n    █\n    b();\n  }\n}\n", Mode.STATEMENT,
+     "between statements"),
+    ("go", "package a\n\nfunc f() {\n\ta()\n\t█\n\tb()\n}\n", Mode.STATEMENT,
+     "between statements"),
+    # 7. the end of a line that opens a block: a block
     ("python", "def f(a):█\n", Mode.BLOCK, "opens a block"),
     ("python", "class A(Base):█\n    pass\n", Mode.BLOCK, "opens a block"),
     ("python", "def f(\n    a,\n    b,\n) -> int:█\n", Mode.BLOCK, "opens a block"),
@@ -51,7 +69,7 @@ ROWS = [
     ("java", "class A {\n  void f(int x) {\n    switch (x) {\n      case 1:█\n    }\n  }\n}\n",
      Mode.BLOCK, "opens a block"),
     ("go", "package a\n\nfunc f() {█\n}\n", Mode.BLOCK, "opens a block"),
-    # 6. the end of any other line: one line
+    # 8. the end of any other line: one line
     ("python", "def f(a):\n    total = a +█\n", Mode.LINE, "end of a line"),
     ("python", 'd = {"a":█\n', Mode.LINE, "end of a line"),  # a dict's colon opens nothing
     ("typescript", "const total = compute(█\n", Mode.LINE, "end of a line"),
@@ -74,8 +92,8 @@ def test_policy_table(language, source, mode, reason):
 
 
 def test_every_row_is_golden_in_four_languages():
-    reasons = ["word characters", "string or comment", "mid-line", "empty line",
-               "opens a block", "end of a line"]
+    reasons = ["word characters", "string or comment", "mid-line", "starts an empty block",
+               "header", "between statements", "opens a block", "end of a line"]
     for reason in reasons:
         languages = {language for language, _, _, expected in ROWS if reason in expected
                      or expected in reason}
@@ -86,6 +104,9 @@ def test_every_row_is_golden_in_four_languages():
     ("notes: the end of it█\n", Mode.LINE),
     ("some wor█ds\n", Mode.NONE),
     ("a list:\n  █\n", Mode.BLOCK),
+    ("if ready:\n  █\nthe end\n", Mode.BLOCK),
+    ("a\n█\nb\n", Mode.STATEMENT),
+    ("a\n█\n    b\n", Mode.LINE),
     ("f(█)\n", Mode.LINE),
 ])
 def test_without_syntax_the_text_decides(source, mode):
