@@ -11,6 +11,7 @@ rules in order:
    stops where the enclosing scope ends (by the tree where there is one, else by indentation);
    one statement (mode `statement`) does the same and also stops where its first statement
    ends (a compound statement with its body; by the tree, else by indentation and brackets);
+   a block or statement that the token limit cut short first loses its unfinished last line;
 3. the part that overlaps the rest of the cursor's line is not inserted twice;
 4. repetitive lines and blocks at the end are kept once;
 5. trailing whitespace is trimmed; an empty result is no result (None).
@@ -77,14 +78,17 @@ def cleanup_context(mode: Mode, text: str, offset: int,
                           scope_end, statement_end)
 
 
-def clean(text: str, context: CleanupContext) -> str | None:
-    """What to show for the model's answer `text`, or None for nothing."""
+def clean(text: str, context: CleanupContext, cut_short: bool = False) -> str | None:
+    """What to show for the model's answer `text`, or None for nothing. `cut_short`: the
+    generation ended at its token limit, not where the model stopped."""
     text = stop_at_control_character(to_lf(text))
     if context.mode is Mode.NONE:
         return None
     if context.mode is Mode.LINE:
         text = stop_at_newline(text)
     else:
+        if cut_short:
+            text = drop_unfinished_line(text)
         text = drop_suffix_repeats(text, context.prefix, context.suffix)
         if context.mode is Mode.STATEMENT:
             text = limit_to_statement(text, context)
@@ -112,6 +116,14 @@ def line_before(prefix: str) -> str:
 def stop_at_newline(text: str) -> str:
     """A one-line suggestion ends at its first newline."""
     return text.split("\n", 1)[0]
+
+
+def drop_unfinished_line(text: str) -> str:
+    """Several lines cut short by the token limit: the last one, unfinished, goes (a half
+    statement is worse than none); a single line stays."""
+    if text.endswith("\n") or sum(1 for line in text.split("\n") if line.strip()) < 2:
+        return text
+    return text.rsplit("\n", 1)[0]
 
 
 def drop_suffix_repeats(text: str, prefix: str, suffix: str,

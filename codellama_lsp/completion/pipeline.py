@@ -74,7 +74,7 @@ def complete_in_document(engine: Engine, document: ParsedDocument, offset: int,
         request.cancel = cancel
     result = engine.generate(request)
     context = document_cleanup_context(decision.mode, document, offset)
-    cleaned = clean(result.text, context)
+    cleaned = clean(result.text, context, result.stop_reason == StopReason.LENGTH)
     if cleaned is None or result.stop_reason == StopReason.CANCELLED:
         return None
     newline = detect_newline(text)

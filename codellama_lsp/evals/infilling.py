@@ -13,7 +13,7 @@ from codellama_lsp.completion.cleanup import clean, document_cleanup_context
 from codellama_lsp.completion.cursor_prompt import document_prompt
 from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.syntax.parsed import ParsedDocument
-from fim.engines.base import Engine, GenerationRequest
+from fim.engines.base import Engine, GenerationRequest, StopReason
 from fim.prompt import FimFormat, choose_format, to_lf
 
 
@@ -53,7 +53,7 @@ def infill(engine: Engine, document: ParsedDocument, offset: int, variant: Varia
     result = engine.generate(GenerationRequest(built.prompt.ids, max_new_tokens, 0.0, 1.0,
                                                stop, heal_text=built.prompt.heal_text))
     context = document_cleanup_context(decision.mode, document, offset)
-    cleaned = clean(result.text, context)
+    cleaned = clean(result.text, context, result.stop_reason == StopReason.LENGTH)
     return Infill(to_lf(result.text), cleaned or "", decision.mode)
 
 

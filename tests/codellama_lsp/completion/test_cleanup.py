@@ -204,6 +204,19 @@ def test_limit_by_indentation_on_an_empty_line_and_after_an_opener():
     assert pp.limit_by_indentation("x\n\ty\nz", "\t") == "x\n\ty"
 
 
+def test_a_block_cut_short_by_the_token_limit_loses_its_unfinished_line():
+    text, offset = split_cursor("def f(xs):\n    t = 0\n    █\n    return t\n")
+    document = ParsedDocument(text, "python")
+    context = pp.document_cleanup_context(Mode.STATEMENT, document, offset)
+    answer = "for x in xs:\n        t += x\n        if t > 10:\n            t -= comp"
+    assert pp.clean(answer, context, cut_short=True) == "for x in xs:\n        t += x\n        if t > 10:"
+    assert pp.clean(answer, context) == answer  # the model stopped there itself
+    assert pp.drop_unfinished_line("\n    return a + b") == "\n    return a + b"  # one line stays
+    assert pp.drop_unfinished_line("a = 1\nb = 2\n") == "a = 1\nb = 2\n"  # it was finished
+    line = pp.document_cleanup_context(Mode.LINE, document, offset)
+    assert pp.clean("t = compute(1, 2,", line, cut_short=True) == "t = compute(1, 2,"
+
+
 def test_statement_by_indentation_and_brackets():
     assert pp.statement_by_indentation("a = 1\nb = 2", "") == "a = 1"
     assert pp.statement_by_indentation("a = f(1,\n2)\nb = 2", "") == "a = f(1,\n2)"
@@ -220,9 +233,8 @@ def test_without_syntax_or_with_errors_the_statement_ends_by_indentation():
     text, offset = split_cursor("x = 1\n█\ny = 2\n")
     for document in (ParsedDocument(text, "notes.unknown"), ParsedDocument(text, "python")):
         context = pp.document_cleanup_context(Mode.STATEMENT, document, offset)
-        # with the tree, the half-written last line is a parse error in the statement
-        assert pp.clean("if a:\n    b = (1,\n    c = [\nz = 3", context) == \
-            "if a:\n    b = (1,\n    c = ["
+        # with the tree, `= =` is a parse error in the statement
+        assert pp.clean("if a:\n    b = = 1\nz = 3", context) == "if a:\n    b = = 1"
 
 
 def test_without_syntax_indentation_bounds_the_block():
