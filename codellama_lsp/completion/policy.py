@@ -1,5 +1,5 @@
-"""What to complete at a cursor: nothing, one line, or a block. The rules, in the order they
-are tried (the README has them as a table):
+"""What to complete at a cursor: nothing, one line, one statement, or a block. The rules, in
+the order they are tried (the README has them as a table):
 
 | # | where the cursor is                                          | mode      |
 |---|--------------------------------------------------------------|-----------|
