@@ -160,7 +160,10 @@ export class CodeLlama implements vscode.Disposable {
 		if (!this.client) {
 			return Promise.reject(new Error('the Code Llama server is not running'));
 		}
-		return this.client.sendRequest<R>(method, params, token);
+		// An explicit `undefined` token would make vscode-jsonrpc send the params by position, as
+		// `[params, null]`, which the server cannot read.
+		return token ? this.client.sendRequest<R>(method, params, token)
+			: this.client.sendRequest<R>(method, params);
 	}
 
 	/**

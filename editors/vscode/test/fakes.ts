@@ -37,7 +37,11 @@ export class FakeClient implements ServerClient {
 		this.stateListeners.forEach(listener => listener(state));
 	}
 
-	async sendRequest<R>(method: string, params: unknown): Promise<R> {
+	async sendRequest<R>(method: string, params: unknown, ...token: unknown[]): Promise<R> {
+		if (token.length && token[0] === undefined) {
+			// vscode-jsonrpc would send the params by position, as `[params, null]`
+			throw new Error(`${method}: an explicit undefined token`);
+		}
 		this.requests.push([method, params]);
 		const answer = this.answers[method];
 		if (!answer) {
