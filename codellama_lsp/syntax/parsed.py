@@ -15,6 +15,7 @@ from tree_sitter import Node, Parser, Point, Range, Tree
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax import languages
 from codellama_lsp.syntax.languages import LanguageSpec
+from codellama_lsp.syntax.source_files import detect_newline
 
 # Above this size a document is kept as plain text: completions still work, without syntax.
 MAX_PARSE_CHARS = 2 * 1024 * 1024
@@ -125,6 +126,15 @@ class ParsedDocument:
                   new_end_point=new_end_point)
         data = new_text.encode("utf-8", errors="surrogatepass")
         return self.parser.parse(data, tree), data
+
+    def tree_with_completion(self, offset: int,
+                             completion: str) -> tuple[Tree, bytes, str] | None:
+        """`tree_with_insertion` of a completion with LF line ends, inserted with this text's
+        own line ends; also the text inserted."""
+        newline = detect_newline(self._text)
+        inserted = completion.replace("\n", newline) if newline != "\n" else completion
+        parsed = self.tree_with_insertion(offset, inserted)
+        return None if parsed is None else (*parsed, inserted)
 
     def _reparse(self, old_tree: Tree | None, data: bytes | None = None) -> None:
         """Parse the text, from `old_tree` (edited) where given; `data` is the text's UTF-8

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from tree_sitter import Node, Tree
 
 from codellama_lsp.syntax.parsed import BODY_TYPES, ParsedDocument
-from codellama_lsp.syntax.source_files import detect_newline
 
 # Go's statement list sits inside the braces of its block: the block is the scope.
 _SCOPES = BODY_TYPES - {"statement_list"}
@@ -34,12 +33,10 @@ def scope_end(document: ParsedDocument, offset: int, completion: str) -> ScopeEn
     """Where the scope around character `offset` ends in `completion` (LF line ends) inserted
     there with the document's own line ends; None when the tree cannot tell (no tree, a parse
     error around the cursor)."""
-    newline = detect_newline(document.text)
-    inserted = completion.replace("\n", newline) if newline != "\n" else completion
-    parsed = document.tree_with_insertion(offset, inserted)
+    parsed = document.tree_with_completion(offset, completion)
     if parsed is None:
         return None
-    tree, data = parsed
+    tree, data, inserted = parsed
     cut = _tree_cut(document, offset, completion, tree, data, inserted)
     if cut is None:
         return None

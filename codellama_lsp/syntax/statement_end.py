@@ -13,7 +13,6 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from codellama_lsp.syntax.parsed import BODY_TYPES, ParsedDocument
-from codellama_lsp.syntax.source_files import detect_newline
 
 
 def first_statement_end(document: ParsedDocument, offset: int, completion: str) -> int | None:
@@ -22,12 +21,10 @@ def first_statement_end(document: ParsedDocument, offset: int, completion: str) 
     tree, no statement starting there, a parse error in it)."""
     if not completion.strip():
         return None
-    newline = detect_newline(document.text)
-    inserted = completion.replace("\n", newline) if newline != "\n" else completion
-    parsed = document.tree_with_insertion(offset, inserted)
+    parsed = document.tree_with_completion(offset, completion)
     if parsed is None:
         return None
-    tree, data = parsed
+    tree, data, inserted = parsed
     start = document.byte_offset(offset)
     lead = len(inserted) - len(inserted.lstrip())
     first = start + len(inserted[:lead].encode("utf-8", errors="surrogatepass"))
@@ -43,7 +40,7 @@ def first_statement_end(document: ParsedDocument, offset: int, completion: str) 
     if statement.end_byte >= end_of_completion:
         return len(completion)  # it goes on past the completion
     cut_text = data[start:statement.end_byte].decode("utf-8", errors="replace")
-    cut = len(cut_text) - cut_text.count("\r") if newline != "\n" else len(cut_text)
+    cut = len(cut_text) - cut_text.count("\r") if inserted != completion else len(cut_text)
     line_end = completion.find("\n", cut)
     return len(completion) if line_end < 0 else line_end
 

@@ -217,6 +217,17 @@ def test_a_block_cut_short_by_the_token_limit_loses_its_unfinished_line():
     assert pp.clean("t = compute(1, 2,", line, cut_short=True) == "t = compute(1, 2,"
 
 
+def test_statement_end_by_the_tree_in_a_crlf_document():
+    from codellama_lsp.syntax.statement_end import first_statement_end
+
+    text = "x = 1\r\n\r\ny = 2\r\n"
+    document = ParsedDocument(text, "python")
+    answer = "if a:\n    b()  # é\nz = 3"
+    assert first_statement_end(document, 7, answer) == len("if a:\n    b()  # é")
+    mode = decide(text, 7, document).mode
+    assert pp.clean(answer, pp.document_cleanup_context(mode, document, 7)) == "if a:\n    b()  # é"
+
+
 def test_statement_by_indentation_and_brackets():
     assert pp.statement_by_indentation("a = 1\nb = 2", "") == "a = 1"
     assert pp.statement_by_indentation("a = f(1,\n2)\nb = 2", "") == "a = f(1,\n2)"
