@@ -13,7 +13,7 @@ rules in order:
    ends (a compound statement with its body; by the tree, else by indentation and brackets);
    a block or statement that the token limit cut short first loses its unfinished last line;
 3. the part that overlaps the rest of the cursor's line is not inserted twice;
-4. repetitive lines and blocks at the end are kept once;
+4. repetitive lines and blocks at the end are kept once (a copy cut part-way goes too);
 5. trailing whitespace is trimmed; an empty result is no result (None).
 
 All text here has LF line ends.
@@ -245,22 +245,30 @@ def drop_line_overlap(text: str, rest: str) -> str:
 
 def drop_repetition(text: str, before: str = "", max_period: int = 8) -> str:
     """Keep once a line repeated 3+ times, or a block of 2+ lines repeated 2+ times, at the end
-    (the loop a model falls into when it has nothing left to say). `before`: the cursor line's
-    text left of the cursor, which the first line continues."""
-    lines = text.split("\n")
-    lines[0] = before + lines[0]
-    best = len(lines)
+    (the loop a model falls into when it has nothing left to say), also where the loop stops
+    part-way through a copy. `before`: the cursor line's text left of the cursor, which the
+    first line continues."""
+    lines = (before + text).split("\n")
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()  # blank lines at the end are trimmed anyway; they would hide the loop
+    keep = len(lines)
     for period in range(1, max_period + 1):
-        unit = lines[len(lines) - period:]
-        if len(unit) < period or sum(1 for line in unit if line.strip()) < min(period, 2):
-            continue
-        copies = 1
-        while lines[len(lines) - period * (copies + 1):len(lines) - period * copies] == unit:
-            copies += 1
+        start = _periodic_start(lines, period)
+        unit = lines[start:start + period]
+        copies = (len(lines) - start) / period
         needed = 3 if period == 1 else 2
-        if copies >= needed:
-            best = min(best, len(lines) - period * (copies - 1))
-    return "\n".join(lines[:best])[len(before):]
+        if copies >= needed and sum(1 for line in unit if line.strip()) >= min(period, 2):
+            keep = min(keep, start + period)
+    return "\n".join(lines[:keep])[len(before):]
+
+
+def _periodic_start(lines: list[str], period: int) -> int:
+    """The first line of the longest run at the end in which each line equals the one
+    `period` lines later."""
+    start = len(lines) - period
+    while start > 0 and lines[start - 1] == lines[start - 1 + period]:
+        start -= 1
+    return max(start, 0)
 
 
 def trim_trailing_whitespace(text: str) -> str:

@@ -140,6 +140,16 @@ GOLDEN = {
         ("java", "class A {\n  void f() {\n    █\n  }\n}\n",
          "log(1);\n    log(1);\n    log(1);", "log(1);"),
         ("go", "package a\n\nfunc f() {\n\t█\n}\n", "g()\n\tg()\n\tg()\n\tg()", "g()"),
+        # A loop that ends with a newline, or part-way through a copy, is kept once too.
+        ("python", "def main(argv):\n    █\n",
+         "if not argv:\n        return 1\n    if not argv:\n        return 1\n    if not argv:\n"
+         "        return 1\n", "if not argv:\n        return 1"),
+        ("python", "def f(n):\n    █\n",
+         "x = 1\n    if n is None:\n        return []\n    if n is None:\n        return []\n"
+         "    if n is None:", "x = 1\n    if n is None:\n        return []"),
+        ("typescript", "function f(a: number) {\n  █\n}\n",
+         "if (a) {\n    g();\n  }\n  if (a) {\n    g();\n  }\n  if (a) {\n",
+         "if (a) {\n    g();\n  }"),
     ],
     # Trailing whitespace is trimmed.
     "trailing_whitespace_is_trimmed": [
@@ -272,6 +282,10 @@ def test_drop_repetition_leaves_two_equal_lines_alone():
     assert pp.drop_repetition("x\nb\nc\nb\nc") == "x\nb\nc"
     assert pp.drop_repetition("}\n  }\n}", "    ") == "}\n  }\n}"  # closers at other depths
     assert pp.drop_repetition("a\n  a\n  a", "  ") == "a"
+    assert pp.drop_repetition("x\na\nb\na") == "x\na\nb\na"  # one copy and a half: kept
+    assert pp.drop_repetition("x\na\nb\na\nb\na\n\n") == "x\na\nb"
+    assert pp.drop_repetition("a\na\na\n", "") == "a"
+    assert pp.drop_repetition("\n\n", "  ") == ""
 
 
 def test_trim_and_crlf_answer():
