@@ -11,7 +11,8 @@ rules in order:
    stops where the enclosing scope ends (by the tree where there is one, else by indentation);
    one statement (mode `statement`) does the same and also stops where its first statement
    ends (a compound statement with its body; by the tree, else by indentation and brackets);
-   a block or statement that the token limit cut short first loses its unfinished last line;
+   a block or statement that the token limit cut short first loses its unfinished last line
+   (and a header before it whose body was cut);
 3. the part that overlaps the rest of the cursor's line is not inserted twice;
 4. repetitive lines and blocks at the end are kept once (a copy cut part-way goes too);
 5. trailing whitespace is trimmed; an empty result is no result (None).
@@ -36,6 +37,7 @@ from fim.prompt import to_lf
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = set(_OPENERS.values())
 _PUNCTUATION = set(")]}\"'`;,:")
+_OPENS_BODY = (":", "{", "(", "[")  # at a line's end: a body or arguments follow
 SUFFIX_LINES_TO_MATCH = 3
 SUFFIX_WINDOW_LINES = 64  # lines after the cursor that the rules look at
 
@@ -120,10 +122,17 @@ def stop_at_newline(text: str) -> str:
 
 def drop_unfinished_line(text: str) -> str:
     """Several lines cut short by the token limit: the last one, unfinished, goes (a half
-    statement is worse than none); a single line stays."""
-    if text.endswith("\n") or sum(1 for line in text.split("\n") if line.strip()) < 2:
+    statement is worse than none), and so does a header before it whose body was cut (a line
+    that ends opening a block or a bracket); a single line stays."""
+    if sum(1 for line in text.split("\n") if line.strip()) < 2:
         return text
-    return text.rsplit("\n", 1)[0]
+    if not text.endswith("\n"):
+        text = text.rsplit("\n", 1)[0]
+    kept = text.rstrip()
+    cut = kept.rfind("\n")
+    if cut >= 0 and kept[cut + 1:].endswith(_OPENS_BODY) and kept[:cut].strip():
+        return kept[:cut]
+    return text
 
 
 def drop_suffix_repeats(text: str, prefix: str, suffix: str,

@@ -219,10 +219,15 @@ def test_a_block_cut_short_by_the_token_limit_loses_its_unfinished_line():
     document = ParsedDocument(text, "python")
     context = pp.document_cleanup_context(Mode.STATEMENT, document, offset)
     answer = "for x in xs:\n        t += x\n        if t > 10:\n            t -= comp"
-    assert pp.clean(answer, context, cut_short=True) == "for x in xs:\n        t += x\n        if t > 10:"
+    # `if t > 10:` goes too: its body was what the limit cut.
+    assert pp.clean(answer, context, cut_short=True) == "for x in xs:\n        t += x"
     assert pp.clean(answer, context) == answer  # the model stopped there itself
     assert pp.drop_unfinished_line("\n    return a + b") == "\n    return a + b"  # one line stays
     assert pp.drop_unfinished_line("a = 1\nb = 2\n") == "a = 1\nb = 2\n"  # it was finished
+    assert pp.drop_unfinished_line("a = 1\nif a:\n") == "a = 1"  # finished, but a header
+    assert pp.drop_unfinished_line("if (a) {\n  g();\n  h(\n    1") == "if (a) {\n  g();"
+    assert pp.drop_unfinished_line("\nif a:\n    b") == "\nif a:"  # the header alone stays
+    assert pp.drop_unfinished_line("a = 1\nb = {\n") == "a = 1"
     line = pp.document_cleanup_context(Mode.LINE, document, offset)
     assert pp.clean("t = compute(1, 2,", line, cut_short=True) == "t = compute(1, 2,"
 
