@@ -11,6 +11,7 @@ rules in order:
    stops where the enclosing scope ends (by the tree where there is one, else by indentation);
    one statement (mode `statement`) does the same and also stops where its first statement
    ends (a compound statement with its body; by the tree, else by indentation and brackets);
+   where either cut, what is left drops once more what repeats the suffix's next lines;
    a block or statement that the token limit cut short first loses its unfinished last line
    (and a header before it whose body was cut);
 3. the part that overlaps the rest of the cursor's line is not inserted twice;
@@ -92,9 +93,12 @@ def clean(text: str, context: CleanupContext, cut_short: bool = False) -> str | 
         if cut_short:
             text = drop_unfinished_line(text)
         text = drop_suffix_repeats(text, context.prefix, context.suffix)
+        uncut = text
         if context.mode is Mode.STATEMENT:
             text = limit_to_statement(text, context)
         text = limit_to_scope(text, context)
+        if text.rstrip() != uncut.rstrip():  # what a cut left may end in the next lines
+            text = drop_suffix_repeats(text, context.prefix, context.suffix)
     text = drop_line_overlap(text, rest_of_line(context.suffix, 0))
     text = drop_repetition(text, line_before(context.prefix))
     text = trim_trailing_whitespace(text)

@@ -110,6 +110,10 @@ GOLDEN = {
          "int b = a * 2;\n    return b;\n  }\n}\n", "int b = a * 2;"),
         ("go", "package a\n\nfunc f(a int) int {\n\t█\n\treturn b\n}\n",
          "b := a * 2\n\treturn b\n}\n", "b := a * 2"),
+        # What is left after the cut to the scope repeats the next line: nothing to show.
+        ("python", "class A:\n    def f(self, a):█\n        self.a = a\n\n    def g(self):\n"
+         "        return 1\n", "\n        self.a = a\n\n    def h(self):\n        pass\n",
+         None),
     ],
     # The part overlapping the rest of the cursor's line is not inserted twice.
     "line_overlap_is_not_repeated": [
