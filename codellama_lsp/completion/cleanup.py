@@ -11,7 +11,8 @@ rules in order:
    stops where the enclosing scope ends (by the tree where there is one, else by indentation);
    one statement (mode `statement`) does the same and also stops where its first statement
    ends (a compound statement with its body; by the tree, else by indentation and brackets);
-   where either cut, what is left drops once more what repeats the suffix's next lines;
+   where the statement or scope cut shortened it, an end that repeats the suffix's next
+   lines goes too;
    a block or statement that the token limit cut short first loses its unfinished last line
    (and a header before it whose body was cut);
 3. the part that overlaps the rest of the cursor's line is not inserted twice;
