@@ -17,6 +17,7 @@ from codellama_lsp.commands.model_args import (
     seed,
 )
 from codellama_lsp.completion.pipeline import CompletionOptions, complete_in_document
+from codellama_lsp.completion.policy import Mode, decide
 from codellama_lsp.completion.snippets import SnippetSource
 from codellama_lsp.errors import UserError
 from codellama_lsp.syntax.parsed import ParsedDocument
@@ -66,12 +67,16 @@ def run(args: argparse.Namespace) -> int:
                                 spm=args.fim != "psm", seed=args.seed,
                                 token_healing=args.token_healing)
     document = ParsedDocument(source.text, path=str(location.path.resolve()))
-    result = complete_in_document(engine, document, offset, options, snippets=snippets)
+    decision = decide(source.text, offset, document)
+    result = complete_in_document(engine, document, offset, options, snippets=snippets,
+                                  decision=decision)
     if args.json:
         report = {"completion": result.text if result else "",
-                  "mode": result.mode.value if result and result.mode else "none",
+                  "mode": decision.mode.value,
                   "language": document.language.name if document.language else None,
                   "model": args.model}
+        if result is None and decision.mode is not Mode.NONE:
+            report["cleaned_away"] = True  # the model answered; clean-up left nothing to show
         if result is not None:
             report["format"] = result.prompt.format.value
             report["healed"] = result.healed

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from codellama_lsp.syntax.source_files import cursor_offset
+from tests.codellama_lsp.lsp.test_lsp_edits import constant_model  # noqa: F401 - a fixture
 from tests.support.cli import run_cli
 from tests.support.paths import ROOT
 
@@ -39,6 +40,22 @@ def test_complete_json_has_counts_and_timings(tiny_model, source):
     assert report["prompt_tokens"] > 4 and 0 < report["generated_tokens"] <= 8
     assert report["total_ms"] >= report["time_to_first_token_ms"] > 0
     assert isinstance(report["completion"], str)
+
+
+def test_complete_json_says_when_clean_up_left_nothing(constant_model, tmp_path):  # noqa: F811
+    # The constant model always writes " ⁇  ⁇  ⁇  ⁇": here that is the next line again, which the
+    # clean-up drops, so nothing is shown though the policy asked for a statement.
+    path = tmp_path / "f.py"
+    path.write_text("if a:\n x = 1\n\n ⁇  ⁇  ⁇  ⁇\n")
+    out = run_cli("complete", f"{path}:3", "--model", str(constant_model), "--json",
+                  "--max-new-tokens", "4")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["completion"] == "" and report["mode"] == "statement", report
+    assert report["cleaned_away"] is True
+    out = run_cli("complete", f"{path}:1:2", "--model", str(constant_model), "--json")
+    report = json.loads(out.stdout)  # inside a word: the policy says nothing, nothing ran
+    assert report["mode"] == "none" and "cleaned_away" not in report, report
 
 
 def test_model_without_fim_completes_left_to_right(tiny_model_no_fim, source):
