@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fim.engines.base import EngineError, GenerationRequest, GenerationResult, StopReason
+from fim.engines.collector import collector_paused
 from fim.engines.compiled_step import CompiledStep, crop_to, new_static_cache, wants_compile
 from fim.engines.decoding import (
     Forward,
@@ -117,6 +118,11 @@ class LocalEngine:
 
     @classmethod
     def load(cls, options: LoadOptions) -> LocalEngine:
+        with collector_paused():
+            return cls._load(options)
+
+    @classmethod
+    def _load(cls, options: LoadOptions) -> LocalEngine:
         import torch
         from transformers import AutoModelForCausalLM
 

@@ -1,10 +1,13 @@
 """What editors' launchers expect of the server process: the arguments they pass (`--stdio`,
-`--socket=PORT`, `--pipe=NAME`, `--clientProcessId=N`), an end within 200 ms of `exit`, an end
-with the client's process, and no start-up line about a model the editor does not load."""
+`--socket=PORT`, `--pipe=NAME`, `--clientProcessId=N`), an end within 200 ms of `exit` (within
+1 s while a model loads), an end with the client's process, and no start-up line about a model
+the editor does not load."""
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import socket
 import subprocess
 import sys
@@ -19,15 +22,23 @@ from tests.support.raw_lsp import RawServer
 pytestmark = pytest.mark.server
 
 EXIT_WITHIN_S = 0.2  # vscode-languageclient kills a server still there 2 s after exit
+# While a model loads, loading torch's C extension holds the interpreter lock for one
+# uninterruptible call (about 0.2 s here, more on a loaded machine); an exit waits for it.
+EXIT_WHILE_LOADING_WITHIN_S = 1.0
 NOT_DOWNLOADED = "Code Llama 7B is not downloaded"
 
 
 def timed_exit(raw: RawServer) -> tuple[int, float]:
     """Send exit; the exit code and the seconds from sending it to the process's end."""
-    sent = time.monotonic()
-    raw.notify("exit")
-    code = raw.process.wait(30)
-    return code, time.monotonic() - sent
+    gone = os.pidfd_open(raw.process.pid)  # the end seen as it happens: Popen.wait polls
+    try:
+        sent = time.monotonic()
+        raw.notify("exit")
+        select.select([gone], [], [], 30)
+        seconds = time.monotonic() - sent
+    finally:
+        os.close(gone)
+    return raw.process.wait(30), seconds
 
 
 def test_stdio_is_accepted_and_the_demo_model_server_ends_within_200_ms_of_exit():
@@ -43,14 +54,15 @@ def test_stdio_is_accepted_and_the_demo_model_server_ends_within_200_ms_of_exit(
 
 
 @pytest.mark.parametrize("shutdown, expected", [(True, 0), (False, 1)])
-def test_without_a_model_loaded_exit_ends_the_process_within_200_ms(shutdown, expected):
+def test_exit_while_the_model_loads_ends_the_process_within_1_s(shutdown, expected):
     raw = RawServer("--stdio")
     try:
-        raw.initialize(options={"engine": "local", "model": "demo"})  # still loading, or not
+        raw.initialize(options={"engine": "local", "model": "demo"})  # the load starts now
         if shutdown:
             raw.answer(raw.request("shutdown"))
         code, seconds = timed_exit(raw)
-        assert code == expected and seconds < EXIT_WITHIN_S, f"exit took {seconds:.3f}s"
+        assert code == expected and seconds < EXIT_WHILE_LOADING_WITHIN_S, \
+            f"exit took {seconds:.3f}s"
     finally:
         raw.close()
 
