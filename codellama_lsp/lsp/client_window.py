@@ -25,6 +25,9 @@ class ClientWindow(Protocol):
     async def begin_progress(self, title: str, message: str) -> str | None:
         """Start a $/progress report; its token, or None where the client shows none."""
 
+    def report_progress(self, token: str, message: str) -> None:
+        """A new message for the report `begin_progress` started."""
+
     def end_progress(self, token: str, message: str) -> None:
         """End the report `begin_progress` started."""
 
@@ -61,6 +64,10 @@ class LspWindow:
             log.info("no progress reporting: %s", exc)
             return None
         return token
+
+    def report_progress(self, token: str, message: str) -> None:
+        self._server.work_done_progress.report(token,
+                                               types.WorkDoneProgressReport(message=message))
 
     def end_progress(self, token: str, message: str) -> None:
         self._server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))

@@ -52,6 +52,7 @@ class ModelLoader:
 
     def __init__(self) -> None:
         self._future: Future[Engine] | None = None
+        self._outcome: Future[LoadOutcome] | None = None
         self._description = ""
         self._error: str | None = None
 
@@ -77,6 +78,7 @@ class ModelLoader:
         engine_future: Future[Engine] = Future()
         outcome: Future[LoadOutcome] = Future()
         self._future, self._description, self._error = engine_future, description, None
+        self._outcome = outcome
 
         def run() -> None:
             started = time.perf_counter()
@@ -97,6 +99,10 @@ class ModelLoader:
 
         threading.Thread(target=run, name="model-loading", daemon=True).start()
         return outcome
+
+    def is_latest(self, outcome: Future[LoadOutcome]) -> bool:
+        """Whether `outcome` (from `start`) is that of the latest load, not of one made moot."""
+        return outcome is self._outcome
 
     async def engine(self, wait_s: float) -> Engine | None:
         """The engine, waiting up to `wait_s` while it loads; None if absent or failed."""
@@ -132,6 +138,11 @@ class Models:
         # answer tells the user why the load failed, and the server says it no second time.
         self._instruct_waiting = 0
         self._opening = threading.Lock()
+        # The $/progress report open while completion models load: one from the first load
+        # to the last of those that replace each other (a setting changed meanwhile), so that
+        # no client reads the end of a replaced load as "ready".
+        self._progress: str | None = None
+        self._progress_lock = asyncio.Lock()
 
     def load_completion(self, settings: Settings) -> None:
         """Start loading the completion model `settings` name (progress shown; a failure
@@ -139,7 +150,7 @@ class Models:
         log.info("loading %s (engine %s)", settings.model, settings.engine)
         outcome = self.completion.start(settings.model, lambda: self._open(
             settings, settings.load_options()))
-        asyncio.ensure_future(self._report(asyncio.wrap_future(outcome), "model", _COMPLETIONS_OFF,
+        asyncio.ensure_future(self._report(self.completion, outcome, "model", _COMPLETIONS_OFF,
                                            progress=True))
 
     async def instruct_engine(self, settings: Settings, wait_s: float) -> Engine | None:
@@ -153,7 +164,7 @@ class Models:
             outcome = self.instruct.start(settings.instruct_model, lambda: self._open(
                 settings, settings.instruct_load_options()))
             asyncio.ensure_future(self._report(
-                asyncio.wrap_future(outcome), "instruct model", _EDITS_OFF, progress=False,
+                self.instruct, outcome, "instruct model", _EDITS_OFF, progress=False,
                 show_failure=lambda: self._instruct_waiting == 0))
         self._instruct_waiting += 1
         engine = await self.instruct.engine(wait_s)
@@ -174,23 +185,35 @@ class Models:
             self.engines.retain(settings.engine_keys())
             return self.engines.get(settings.engine, options)
 
-    async def _report(self, outcome: asyncio.Future, what: str, off: str, progress: bool,
+    async def _report(self, loader: ModelLoader, outcome: Future[LoadOutcome], what: str,
+                      off: str, progress: bool,
                       show_failure: Callable[[], bool] = lambda: True) -> None:
-        """$/progress while the model loads (where the client shows progress); one
-        window/showMessage if loading fails (and `show_failure()`: nobody else tells it),
-        saying what is off until when."""
-        token = None
+        """Logs a load's outcome. Where the load is the latest of `loader`: one
+        window/showMessage if it failed (and `show_failure()`: nobody else tells it), saying
+        what is off until when; and with `progress`, the end of the $/progress report."""
         if progress:
-            token = await self._window.begin_progress("Code Llama",
-                                                      f"loading {self.completion.description}")
-        result: LoadOutcome = await outcome
+            await self._show_loading(f"loading {loader.description}")
+        result: LoadOutcome = await asyncio.wrap_future(outcome)
         if result.error is None:
             message = f"loaded {what} {result.description} in {result.seconds:.1f}s"
             log.info("%s", message)
         else:
             message = f"cannot load {what} {result.description}: {result.error}"
             log.error("%s", message)
-            if show_failure():
-                self._window.show(types.MessageType.Error, f"codellama: {message}. {off}")
-        if token is not None:
-            self._window.end_progress(token, message)
+        if not loader.is_latest(outcome):
+            log.info("%s %s was replaced by another before it was ready", what,
+                     result.description)
+            return
+        if result.error is not None and show_failure():
+            self._window.show(types.MessageType.Error, f"codellama: {message}. {off}")
+        if progress and self._progress is not None:
+            self._window.end_progress(self._progress, message)
+            self._progress = None
+
+    async def _show_loading(self, message: str) -> None:
+        """Begin the $/progress report, or where one is open, give it `message`."""
+        async with self._progress_lock:
+            if self._progress is None:
+                self._progress = await self._window.begin_progress("Code Llama", message)
+            else:
+                self._window.report_progress(self._progress, message)

@@ -42,6 +42,9 @@ class RecordingWindow:
     async def begin_progress(self, title: str, message: str) -> str | None:
         return None
 
+    def report_progress(self, token: str, message: str) -> None:
+        pass
+
     def end_progress(self, token: str, message: str) -> None:
         pass
 
