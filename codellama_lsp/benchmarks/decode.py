@@ -20,6 +20,7 @@ from codellama_lsp.commands.model_args import device, positive_int
 from codellama_lsp.errors import UserError
 from fim.engines.compiled_step import CompiledStep, new_static_cache
 from fim.engines.decoding import Forward, new_cache
+from fim.engines.kernel_caches import bound_kernel_caches
 from fim.engines.local import choose_device, choose_dtype
 
 # name: (hidden, intermediate, layers, heads, kv heads); vocabulary 32,016 (Code Llama's)
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def measure(args: argparse.Namespace) -> dict:
+    bound_kernel_caches()  # as the engine runs
     import torch
 
     torch.set_grad_enabled(False)

@@ -21,6 +21,7 @@ from fim.engines.decoding import (
     reuse_prefix,
 )
 from fim.engines.healing import HealingConstraint, start_healing
+from fim.engines.kernel_caches import bound_kernel_caches
 from fim.engines.kv_slots import Slot, SlotStore
 from fim.engines.options import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
 
@@ -123,6 +124,7 @@ class LocalEngine:
 
     @classmethod
     def _load(cls, options: LoadOptions) -> LocalEngine:
+        bound_kernel_caches()  # before the first forward pass: read once
         import torch
         from transformers import AutoModelForCausalLM
 
