@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import os
 
+from fim.engines.base import EngineError
+
 CAPACITY = 64
-CACHES = ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY")
+TORCH_CACHE = "LRU_CACHE_CAPACITY"
+CACHES = (TORCH_CACHE, "ONEDNN_PRIMITIVE_CACHE_CAPACITY")
 
 
 def bound_kernel_caches() -> None:
     """Bound both caches to CAPACITY entries, unless the environment sets them. Each is read once,
-    when the first product needs it: this must run before a model's first forward pass."""
+    when the first product needs it: this must run before a model's first forward pass. Raises
+    EngineError for a value torch cannot take (oneDNN ignores one it cannot read)."""
     for name in CACHES:
         os.environ.setdefault(name, str(CAPACITY))
+    value = os.environ[TORCH_CACHE]
+    if not (value.strip().isascii() and value.strip().isdigit() and int(value) > 0):
+        # torch's cache would take it as 0 and end the process at the first product (SIGSEGV).
+        raise EngineError(f"{TORCH_CACHE}={value!r} in the environment: it must be a whole "
+                          "number of cached kernels, 1 or more")

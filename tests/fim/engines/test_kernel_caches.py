@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from fim.engines.kernel_caches import CACHES, CAPACITY
+from fim.engines.kernel_caches import CACHES, CAPACITY, TORCH_CACHE
+from tests.support.cli import run_cli
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.server
@@ -51,3 +52,15 @@ def test_bfloat16_forward_passes_over_many_prompt_lengths_keep_memory_bounded(ti
     assert figures["dtype"] == "torch.bfloat16"
     assert figures["growth_mb"] < GROWTH_LIMIT_MB, (
         f"grew {figures['growth_mb']:.0f} MB over {LENGTHS} prompt lengths (caches of {CAPACITY})")
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_a_cache_size_torch_cannot_take_is_one_line_not_a_crash(value, tiny_model, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv(TORCH_CACHE, value)  # torch itself ends with SIGSEGV on these
+    source = tmp_path / "add.py"
+    source.write_text("def add(a, b):\n    return \n")
+    done = run_cli("complete", f"{source}:2", "--model", str(tiny_model))
+    assert done.returncode == 2, done.stderr
+    assert f"{TORCH_CACHE}={value!r} in the environment" in done.stderr
+    assert "Traceback" not in done.stderr
